@@ -1,0 +1,109 @@
+//! Options shared by subcommands: where data comes from, and the download progress bar.
+
+use std::path::PathBuf;
+
+use aekit::data::{self, DataSource, FolderOptions, LoadOptions, Locations, Split};
+use anyhow::Result;
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct DataArgs {
+    /// A built-in dataset (mnist, fashion-mnist, mnist-embedded), an image folder, a CSV file or
+    /// an IDX file.
+    #[arg(long)]
+    pub data: String,
+    /// Folder holding built-in datasets (e.g. DIR/mnist/); searched before $AEKIT_DATA and the cache.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// CSV column that holds integer labels.
+    #[arg(long)]
+    pub label_column: Option<String>,
+    /// Resize images of a folder to WIDTHxHEIGHT.
+    #[arg(long, value_parser = parse_size)]
+    pub resize: Option<(u32, u32)>,
+    /// Force 1 (grey) or 3 (RGB) channels for image folders.
+    #[arg(long)]
+    pub channels: Option<usize>,
+    /// Fraction held out as test set for sources without one (CSV, folders, IDX files).
+    #[arg(long, default_value_t = 0.2)]
+    pub test_fraction: f64,
+    /// Never use the network.
+    #[arg(long)]
+    pub offline: bool,
+    /// Fail instead of falling back to the embedded MNIST subset.
+    #[arg(long)]
+    pub no_fallback: bool,
+}
+
+fn parse_size(s: &str) -> Result<(u32, u32), String> {
+    let (w, h) = s.split_once(['x', 'X']).ok_or_else(|| format!("{s:?}: expected WIDTHxHEIGHT, e.g. 28x28"))?;
+    let p = |v: &str| v.parse::<u32>().ok().filter(|&n| n > 0).ok_or_else(|| format!("{s:?}: {v:?} is not a positive integer"));
+    Ok((p(w)?, p(h)?))
+}
+
+impl DataArgs {
+    /// Loads the data, printing where it came from unless `quiet`.
+    pub fn load(&self, seed: u64, quiet: bool) -> Result<Split> {
+        let src = DataSource::parse(&self.data)?;
+        let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
+        let opts = LoadOptions {
+            locations: Locations {
+                data_dir: self.data_dir.clone(),
+                env_dir: env("AEKIT_DATA").map(PathBuf::from),
+                cache_dir: env("AEKIT_CACHE").map(PathBuf::from).or_else(data::builtin::default_cache_dir),
+                mirrors: env("AEKIT_MIRROR").map(|m| m.to_string_lossy().split(',').map(String::from).collect()),
+                offline: self.offline,
+                no_fallback: self.no_fallback,
+            },
+            label_column: self.label_column.clone(),
+            folder: FolderOptions { resize: self.resize, channels: self.channels },
+            test_fraction: self.test_fraction,
+            seed,
+        };
+        let mut bar = Bar::new(quiet);
+        let (split, origin) = data::load(&src, &opts, &mut bar)?;
+        if !quiet {
+            eprintln!("data: {origin}");
+        }
+        Ok(split)
+    }
+}
+
+/// A download progress bar (indicatif), hidden when quiet.
+pub struct Bar {
+    quiet: bool,
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl Bar {
+    pub fn new(quiet: bool) -> Self {
+        Bar { quiet, bar: None }
+    }
+}
+
+impl data::Progress for Bar {
+    fn start(&mut self, label: &str, total: Option<u64>) {
+        if self.quiet {
+            return;
+        }
+        let bar = match total {
+            Some(t) => indicatif::ProgressBar::new(t),
+            None => indicatif::ProgressBar::new_spinner(),
+        };
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{msg:32} {bar:30} {bytes}/{total_bytes} {bytes_per_sec}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar.set_message(label.to_string());
+        self.bar = Some(bar);
+    }
+    fn advance(&mut self, bytes: u64) {
+        if let Some(b) = &self.bar {
+            b.inc(bytes);
+        }
+    }
+    fn finish(&mut self) {
+        if let Some(b) = self.bar.take() {
+            b.finish();
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! Data: one [`Dataset`] type and readers for IDX files, image folders, CSV files and built-in
+//! datasets by name.
+
+pub mod builtin;
+pub mod csv;
+pub mod dataset;
+pub mod folder;
+pub mod idx;
+
+use std::path::{Path, PathBuf};
+
+pub use builtin::{Builtin, Locations, NoProgress, Origin, Progress};
+pub use dataset::{Dataset, SampleShape, Split};
+pub use folder::FolderOptions;
+
+use crate::error::{Error, Result};
+
+/// What `--data` names.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DataSource {
+    /// `mnist` or `fashion-mnist`, found or downloaded.
+    Builtin(Builtin),
+    /// `mnist-embedded`: the subset compiled into aekit.
+    Embedded,
+    Csv(PathBuf),
+    Folder(PathBuf),
+    /// An IDX image file (raw or .gz), unlabelled.
+    Idx(PathBuf),
+}
+
+impl DataSource {
+    /// Interprets a `--data` argument: a built-in name, a folder, a `.csv` file or an IDX file.
+    pub fn parse(spec: &str) -> Result<Self> {
+        if let Some(b) = Builtin::from_name(spec) {
+            return Ok(DataSource::Builtin(b));
+        }
+        if spec == "mnist-embedded" {
+            return Ok(DataSource::Embedded);
+        }
+        let path = PathBuf::from(spec);
+        if path.is_dir() {
+            Ok(DataSource::Folder(path))
+        } else if path.is_file() {
+            let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+            Ok(if ext == "csv" { DataSource::Csv(path) } else { DataSource::Idx(path) })
+        } else {
+            Err(Error::input(
+                path,
+                "no such file or folder, and not a built-in dataset name (mnist, fashion-mnist, \
+                 mnist-embedded)",
+            ))
+        }
+    }
+}
+
+/// How to load a data source into a train/test split.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    pub locations: Locations,
+    /// CSV column holding integer labels.
+    pub label_column: Option<String>,
+    pub folder: FolderOptions,
+    /// Sources without their own test set (CSV, folders, single IDX files) hold out this
+    /// fraction, chosen with `seed`.
+    pub test_fraction: f64,
+    pub seed: u64,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            locations: Locations::default(),
+            label_column: None,
+            folder: FolderOptions::default(),
+            test_fraction: 0.2,
+            seed: 0,
+        }
+    }
+}
+
+/// Loads a source as a train/test split and says where the data came from.
+pub fn load(src: &DataSource, opts: &LoadOptions, progress: &mut dyn Progress) -> Result<(Split, String)> {
+    let single = |ds: Dataset, path: &Path| -> Result<(Split, String)> {
+        let split = ds.split(opts.test_fraction, opts.seed)?;
+        let msg = format!(
+            "{}: {} training / {} test samples (a seeded {:.0}% hold-out)",
+            path.display(),
+            split.train.len(),
+            split.test.len(),
+            opts.test_fraction * 100.0
+        );
+        Ok((split, msg))
+    };
+    match src {
+        DataSource::Builtin(b) => {
+            let (split, origin) = builtin::load_builtin(*b, &opts.locations, progress)?;
+            Ok((split, format!("{} {origin}", b.name())))
+        }
+        DataSource::Embedded => Ok((builtin::embedded_mnist()?, builtin::EMBEDDED_DESCRIPTION.to_string())),
+        DataSource::Csv(p) => single(csv::load_csv(p, opts.label_column.as_deref())?, p),
+        DataSource::Folder(p) => single(folder::load_folder(p, opts.folder)?, p),
+        DataSource::Idx(p) => single(idx::load_images(p, None)?, p),
+    }
+}

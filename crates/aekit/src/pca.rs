@@ -1,0 +1,548 @@
+//! Principal component analysis with scikit-learn's semantics and attribute names.
+//!
+//! [`PcaParams::fit`] returns a fitted [`Pca`]; nothing can transform with an unfitted model.
+//! Conventions follow `sklearn.decomposition.PCA` (1.5+): `explained_variance` divides by
+//! `n_samples - 1`, `explained_variance_ratio` is over the total variance, signs follow
+//! `svd_flip(u_based_decision=False)` (the largest-magnitude entry of each component is
+//! positive), whitening divides the projections by `sqrt(explained_variance)`.
+//!
+//! The data stay f32; the covariance is accumulated chunk by chunk in f64 from f32 products,
+//! and the small dense problems (eigendecomposition, QR, SVD) run in f64 on faer.
+
+use std::path::Path;
+
+use faer::linalg::matmul::matmul;
+use faer::{Accum, Mat, MatMut, MatRef, Par};
+use rand::{Rng, SeedableRng};
+
+use crate::error::{Error, Result};
+
+/// How many components to keep.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NComponents {
+    /// Exactly this many.
+    Count(usize),
+    /// The fewest whose cumulative explained-variance ratio exceeds this fraction in (0, 1)
+    /// (exact solver only, as in scikit-learn).
+    VarianceFraction(f64),
+    /// min(n_samples, n_features).
+    All,
+}
+
+/// The decomposition used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Solver {
+    /// Eigendecomposition of the covariance matrix (scikit-learn's `covariance_eigh`; same
+    /// result as `full` up to rounding).
+    Exact,
+    /// Halko et al.'s randomized SVD (scikit-learn's `randomized`), seeded.
+    Randomized,
+}
+
+/// PCA hyper-parameters; [`PcaParams::fit`] turns them into a fitted [`Pca`].
+#[derive(Debug, Clone)]
+pub struct PcaParams {
+    pub n_components: NComponents,
+    pub solver: Solver,
+    pub whiten: bool,
+    /// Seed of the randomized solver's test matrix.
+    pub seed: u64,
+    /// Extra random directions of the randomized solver (scikit-learn: 10).
+    pub n_oversamples: usize,
+    /// Power iterations of the randomized solver; `None` is scikit-learn's "auto" (7 when
+    /// n_components < 0.1 min(n, p), else 4).
+    pub n_iter: Option<usize>,
+}
+
+impl PcaParams {
+    pub fn new(n_components: NComponents) -> Self {
+        PcaParams { n_components, solver: Solver::Exact, whiten: false, seed: 0, n_oversamples: 10, n_iter: None }
+    }
+
+    pub fn solver(mut self, solver: Solver) -> Self {
+        self.solver = solver;
+        self
+    }
+
+    pub fn whiten(mut self, whiten: bool) -> Self {
+        self.whiten = whiten;
+        self
+    }
+
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Fits on `x`, `[n_samples, n_features]` row-major.
+    pub fn fit(&self, x: &[f32], n_features: usize) -> Result<Pca> {
+        if n_features == 0 || x.len() % n_features != 0 {
+            return Err(Error::Shape(format!("{} values are not rows of {n_features} features", x.len())));
+        }
+        let n = x.len() / n_features;
+        let p = n_features;
+        if n < 2 {
+            return Err(Error::arg("data", format!("PCA needs at least 2 samples, got {n}")));
+        }
+        if let Some(i) = x.iter().position(|v| !v.is_finite()) {
+            return Err(Error::arg("data", format!("value {} at sample {}, feature {} is not finite", x[i], i / p, i % p)));
+        }
+        let max_k = n.min(p);
+        match self.n_components {
+            NComponents::Count(k) if k == 0 || k > max_k => {
+                return Err(Error::arg(
+                    "n_components",
+                    format!("{k}: expected 1 to min(n_samples, n_features) = {max_k}"),
+                ))
+            }
+            NComponents::VarianceFraction(f) if !(f > 0.0 && f < 1.0) => {
+                return Err(Error::arg("n_components", format!("variance fraction {f} is not in (0, 1)")))
+            }
+            NComponents::VarianceFraction(_) if self.solver == Solver::Randomized => {
+                return Err(Error::arg(
+                    "n_components",
+                    "a variance fraction needs the full spectrum: use the exact solver",
+                ))
+            }
+            _ => {}
+        }
+        let mean = column_means(x, n, p);
+        let fitted = match self.solver {
+            Solver::Exact => fit_exact(x, n, p, &mean, self.n_components)?,
+            Solver::Randomized => {
+                let k = match self.n_components {
+                    NComponents::Count(k) => k,
+                    _ => max_k,
+                };
+                let n_iter = self.n_iter.unwrap_or(if (k as f64) < 0.1 * max_k as f64 { 7 } else { 4 });
+                fit_randomized(x, n, p, &mean, k, self.n_oversamples, n_iter, self.seed)?
+            }
+        };
+        let Fitted { mut components, explained_variance, total_variance, noise_variance } = fitted;
+        let k = explained_variance.len();
+        svd_flip_rows(&mut components, k, p);
+        let explained_variance_ratio =
+            explained_variance.iter().map(|v| if total_variance > 0.0 { v / total_variance } else { 0.0 }).collect();
+        let singular_values = explained_variance.iter().map(|v| (v * (n - 1) as f64).sqrt()).collect();
+        Ok(Pca {
+            components: components.iter().map(|&v| v as f32).collect(),
+            explained_variance,
+            explained_variance_ratio,
+            singular_values,
+            mean: mean.iter().map(|&v| v as f32).collect(),
+            noise_variance,
+            n_samples: n,
+            n_features: p,
+            whiten: self.whiten,
+            solver: self.solver,
+        })
+    }
+}
+
+/// A fitted PCA.
+///
+/// # Shapes
+/// `components`: `[n_components, n_features]`; `mean`: `[n_features]`; the variance vectors:
+/// `[n_components]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pca {
+    components: Vec<f32>,
+    explained_variance: Vec<f64>,
+    explained_variance_ratio: Vec<f64>,
+    singular_values: Vec<f64>,
+    mean: Vec<f32>,
+    noise_variance: f64,
+    n_samples: usize,
+    n_features: usize,
+    whiten: bool,
+    solver: Solver,
+}
+
+struct Fitted {
+    /// `[k, p]` row-major, unflipped.
+    components: Vec<f64>,
+    explained_variance: Vec<f64>,
+    total_variance: f64,
+    noise_variance: f64,
+}
+
+impl Pca {
+    pub fn n_components(&self) -> usize {
+        self.explained_variance.len()
+    }
+    pub fn n_features(&self) -> usize {
+        self.n_features
+    }
+    pub fn n_samples(&self) -> usize {
+        self.n_samples
+    }
+    pub fn components(&self) -> &[f32] {
+        &self.components
+    }
+    pub fn explained_variance(&self) -> &[f64] {
+        &self.explained_variance
+    }
+    pub fn explained_variance_ratio(&self) -> &[f64] {
+        &self.explained_variance_ratio
+    }
+    pub fn singular_values(&self) -> &[f64] {
+        &self.singular_values
+    }
+    pub fn mean(&self) -> &[f32] {
+        &self.mean
+    }
+    pub fn noise_variance(&self) -> f64 {
+        self.noise_variance
+    }
+    pub fn whiten(&self) -> bool {
+        self.whiten
+    }
+    pub fn solver(&self) -> Solver {
+        self.solver
+    }
+
+    /// The same model keeping only its first `k` components (what a fit with `k` components
+    /// gives, since components are ordered by variance).
+    pub fn truncated(&self, k: usize) -> Result<Pca> {
+        if k == 0 || k > self.n_components() {
+            return Err(Error::arg("n_components", format!("{k}: expected 1 to {}", self.n_components())));
+        }
+        let mut t = self.clone();
+        t.components.truncate(k * self.n_features);
+        t.explained_variance.truncate(k);
+        t.explained_variance_ratio.truncate(k);
+        t.singular_values.truncate(k);
+        Ok(t)
+    }
+
+    fn check_features(&self, x: &[f32], width: usize, what: &str) -> Result<usize> {
+        if x.len() % width != 0 {
+            return Err(Error::Shape(format!(
+                "{what}: {} values are not rows of {width} (the PCA was fitted on {} features with {} components)",
+                x.len(),
+                self.n_features,
+                self.n_components()
+            )));
+        }
+        Ok(x.len() / width)
+    }
+
+    /// Projects `x` `[m, n_features]` onto the components: `[m, n_components]`.
+    pub fn transform(&self, x: &[f32]) -> Result<Vec<f32>> {
+        let (p, k) = (self.n_features, self.n_components());
+        let m = self.check_features(x, p, "transform")?;
+        let mut z = vec![0f32; m * k];
+        {
+            let xr = MatRef::from_row_major_slice(x, m, p);
+            let vt = MatRef::from_row_major_slice(&self.components, k, p);
+            let mut zm = MatMut::from_row_major_slice_mut(&mut z, m, k);
+            matmul(zm.as_mut(), Accum::Replace, xr, vt.transpose(), 1.0f32, Par::rayon(0));
+        }
+        let offset: Vec<f32> = (0..k)
+            .map(|j| (0..p).map(|i| self.mean[i] as f64 * self.components[j * p + i] as f64).sum::<f64>() as f32)
+            .collect();
+        let scale: Vec<f32> = self
+            .explained_variance
+            .iter()
+            .map(|&v| if self.whiten { 1.0 / (v.sqrt().max(f64::MIN_POSITIVE)) as f32 } else { 1.0 })
+            .collect();
+        for row in z.chunks_exact_mut(k) {
+            for j in 0..k {
+                row[j] = (row[j] - offset[j]) * scale[j];
+            }
+        }
+        Ok(z)
+    }
+
+    /// Maps projections `z` `[m, n_components]` back to `[m, n_features]`, undoing whitening.
+    pub fn inverse_transform(&self, z: &[f32]) -> Result<Vec<f32>> {
+        let (p, k) = (self.n_features, self.n_components());
+        let m = self.check_features(z, k, "inverse_transform")?;
+        let mut zs = z.to_vec();
+        if self.whiten {
+            let s: Vec<f32> = self.explained_variance.iter().map(|v| v.sqrt() as f32).collect();
+            for row in zs.chunks_exact_mut(k) {
+                row.iter_mut().zip(&s).for_each(|(a, b)| *a *= b);
+            }
+        }
+        let mut x = Vec::with_capacity(m * p);
+        for _ in 0..m {
+            x.extend_from_slice(&self.mean);
+        }
+        {
+            let zr = MatRef::from_row_major_slice(&zs, m, k);
+            let vt = MatRef::from_row_major_slice(&self.components, k, p);
+            let mut xm = MatMut::from_row_major_slice_mut(&mut x, m, p);
+            matmul(xm.as_mut(), Accum::Add, zr, vt, 1.0f32, Par::rayon(0));
+        }
+        Ok(x)
+    }
+
+    /// Saves as `DIR/pca.safetensors` (tensors) and `DIR/pca.json` (metadata), each atomically.
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        crate::io::create_dir(dir)?;
+        let (k, p) = (self.n_components(), self.n_features);
+        let f32b = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+        let f64b = |v: &[f64]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+        let bufs = [
+            ("components", safetensors::Dtype::F32, vec![k, p], f32b(&self.components)),
+            ("mean", safetensors::Dtype::F32, vec![p], f32b(&self.mean)),
+            ("explained_variance", safetensors::Dtype::F64, vec![k], f64b(&self.explained_variance)),
+            ("explained_variance_ratio", safetensors::Dtype::F64, vec![k], f64b(&self.explained_variance_ratio)),
+            ("singular_values", safetensors::Dtype::F64, vec![k], f64b(&self.singular_values)),
+        ];
+        let views = bufs
+            .iter()
+            .map(|(name, dt, shape, b)| {
+                safetensors::tensor::TensorView::new(*dt, shape.clone(), b)
+                    .map(|v| (name.to_string(), v))
+                    .map_err(|e| Error::Numerical(format!("safetensors: {e}")))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let bytes = safetensors::serialize(views, &None).map_err(|e| Error::Numerical(format!("safetensors: {e}")))?;
+        crate::io::write_bytes(&dir.join("pca.safetensors"), &bytes)?;
+        crate::io::write_json(
+            &dir.join("pca.json"),
+            &PcaMeta {
+                format: "aekit-pca".into(),
+                version: 1,
+                n_components: k,
+                n_features: p,
+                n_samples: self.n_samples,
+                whiten: self.whiten,
+                solver: self.solver,
+                noise_variance: self.noise_variance,
+            },
+        )
+    }
+
+    /// Loads what [`Pca::save`] wrote, checking that metadata and tensors agree.
+    pub fn load(dir: &Path) -> Result<Pca> {
+        let meta_path = dir.join("pca.json");
+        let text = std::fs::read_to_string(&meta_path).map_err(|source| Error::Read { path: meta_path.clone(), source })?;
+        let meta: PcaMeta = serde_json::from_str(&text)
+            .map_err(|e| Error::input(&meta_path, format!("not aekit PCA metadata: {e}")))?;
+        let st_path = dir.join("pca.safetensors");
+        let bytes = std::fs::read(&st_path).map_err(|source| Error::Read { path: st_path.clone(), source })?;
+        let st = safetensors::SafeTensors::deserialize(&bytes)
+            .map_err(|e| Error::input(&st_path, format!("not a safetensors file: {e}")))?;
+        let (k, p) = (meta.n_components, meta.n_features);
+        let get = |name: &str, dt: safetensors::Dtype, shape: Vec<usize>| -> Result<Vec<u8>> {
+            let t = st.tensor(name).map_err(|e| Error::input(&st_path, format!("tensor {name:?}: {e}")))?;
+            if t.dtype() != dt || t.shape() != shape.as_slice() {
+                return Err(Error::input(
+                    &st_path,
+                    format!(
+                        "tensor {name:?} is {:?} {:?}, expected {dt:?} {shape:?} as pca.json declares",
+                        t.dtype(),
+                        t.shape()
+                    ),
+                ));
+            }
+            Ok(t.data().to_vec())
+        };
+        let f32v = |b: Vec<u8>| b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+        let f64v = |b: Vec<u8>| b.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap())).collect();
+        use safetensors::Dtype::{F32, F64};
+        Ok(Pca {
+            components: f32v(get("components", F32, vec![k, p])?),
+            mean: f32v(get("mean", F32, vec![p])?),
+            explained_variance: f64v(get("explained_variance", F64, vec![k])?),
+            explained_variance_ratio: f64v(get("explained_variance_ratio", F64, vec![k])?),
+            singular_values: f64v(get("singular_values", F64, vec![k])?),
+            noise_variance: meta.noise_variance,
+            n_samples: meta.n_samples,
+            n_features: p,
+            whiten: meta.whiten,
+            solver: meta.solver,
+        })
+    }
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct PcaMeta {
+    format: String,
+    version: u32,
+    n_components: usize,
+    n_features: usize,
+    n_samples: usize,
+    whiten: bool,
+    solver: Solver,
+    noise_variance: f64,
+}
+
+fn column_means(x: &[f32], n: usize, p: usize) -> Vec<f64> {
+    let mut s = vec![0f64; p];
+    for row in x.chunks_exact(p) {
+        s.iter_mut().zip(row).for_each(|(a, &b)| *a += b as f64);
+    }
+    s.iter_mut().for_each(|v| *v /= n as f64);
+    s
+}
+
+/// Rows per chunk when accumulating the covariance: large enough for an efficient gemm, small
+/// enough that the centred copy stays a few MB.
+const CHUNK: usize = 4096;
+
+/// `Xc^T Xc` in f64, from f32 products of centred chunks.
+fn scatter_matrix(x: &[f32], n: usize, p: usize, mean: &[f64]) -> Mat<f64> {
+    let mean32: Vec<f32> = mean.iter().map(|&m| m as f32).collect();
+    let mut acc = Mat::<f64>::zeros(p, p);
+    let mut part = Mat::<f32>::zeros(p, p);
+    let mut buf = vec![0f32; CHUNK.min(n) * p];
+    for start in (0..n).step_by(CHUNK) {
+        let r = CHUNK.min(n - start);
+        let chunk = &mut buf[..r * p];
+        for (dst, src) in chunk.chunks_exact_mut(p).zip(x[start * p..(start + r) * p].chunks_exact(p)) {
+            for i in 0..p {
+                dst[i] = src[i] - mean32[i];
+            }
+        }
+        let c = MatRef::from_row_major_slice(chunk, r, p);
+        matmul(part.as_mut(), Accum::Replace, c.transpose(), c, 1.0f32, Par::rayon(0));
+        for j in 0..p {
+            for i in 0..p {
+                acc[(i, j)] += part[(i, j)] as f64;
+            }
+        }
+    }
+    acc
+}
+
+fn fit_exact(x: &[f32], n: usize, p: usize, mean: &[f64], nc: NComponents) -> Result<Fitted> {
+    let mut cov = scatter_matrix(x, n, p, mean);
+    let denom = (n - 1) as f64;
+    for j in 0..p {
+        for i in 0..p {
+            cov[(i, j)] /= denom;
+        }
+    }
+    let eig = cov
+        .self_adjoint_eigen(faer::Side::Lower)
+        .map_err(|e| Error::Numerical(format!("eigendecomposition of the {p}x{p} covariance did not converge: {e:?}")))?;
+    let vals = eig.S().column_vector();
+    let vecs = eig.U();
+    let mut order: Vec<usize> = (0..p).collect();
+    order.sort_by(|&a, &b| vals[b].partial_cmp(&vals[a]).unwrap_or(std::cmp::Ordering::Equal));
+    // The covariance has rank at most n - 1; like scikit-learn, keep min(n, p) eigenvalues,
+    // clipped at zero (rounding makes the smallest slightly negative).
+    let max_k = n.min(p);
+    let all: Vec<f64> = order.iter().take(max_k).map(|&i| vals[i].max(0.0)).collect();
+    let total: f64 = all.iter().sum();
+    let k = match nc {
+        NComponents::Count(k) => k,
+        NComponents::All => max_k,
+        NComponents::VarianceFraction(f) => {
+            // scikit-learn: searchsorted(cumsum(ratio), f, side="right") + 1
+            let mut cum = 0.0;
+            let below = all.iter().take_while(|v| {
+                cum += *v / total;
+                cum <= f
+            });
+            (below.count() + 1).min(max_k)
+        }
+    };
+    let mut components = vec![0f64; k * p];
+    for (r, &col) in order.iter().take(k).enumerate() {
+        for i in 0..p {
+            components[r * p + i] = vecs[(i, col)];
+        }
+    }
+    let noise_variance = if k < max_k { all[k..].iter().sum::<f64>() / (max_k - k) as f64 } else { 0.0 };
+    Ok(Fitted { components, explained_variance: all[..k].to_vec(), total_variance: total, noise_variance })
+}
+
+/// `Xc · B` for a thin `B` `[p, l]`: the product runs on the f32 data, the centring is a rank-one
+/// correction, so no centred copy of X is made.
+fn xc_times(x: &[f32], n: usize, p: usize, mean: &[f64], b: MatRef<'_, f64>) -> Mat<f64> {
+    let l = b.ncols();
+    let b32 = Mat::<f32>::from_fn(p, l, |i, j| b[(i, j)] as f32);
+    let mut y = Mat::<f32>::zeros(n, l);
+    matmul(y.as_mut(), Accum::Replace, MatRef::from_row_major_slice(x, n, p), b32.as_ref(), 1.0f32, Par::rayon(0));
+    let shift: Vec<f64> = (0..l).map(|j| (0..p).map(|i| mean[i] * b[(i, j)]).sum()).collect();
+    Mat::from_fn(n, l, |i, j| y[(i, j)] as f64 - shift[j])
+}
+
+/// `Xc^T · Q` for a thin `Q` `[n, l]`.
+fn xct_times(x: &[f32], n: usize, p: usize, mean: &[f64], q: MatRef<'_, f64>) -> Mat<f64> {
+    let l = q.ncols();
+    let q32 = Mat::<f32>::from_fn(n, l, |i, j| q[(i, j)] as f32);
+    let mut w = Mat::<f32>::zeros(p, l);
+    matmul(w.as_mut(), Accum::Replace, MatRef::from_row_major_slice(x, n, p).transpose(), q32.as_ref(), 1.0f32, Par::rayon(0));
+    let colsum: Vec<f64> = (0..l).map(|j| (0..n).map(|i| q[(i, j)]).sum()).collect();
+    Mat::from_fn(p, l, |i, j| w[(i, j)] as f64 - mean[i] * colsum[j])
+}
+
+fn orth(m: Mat<f64>) -> Mat<f64> {
+    m.qr().compute_thin_Q()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn fit_randomized(
+    x: &[f32],
+    n: usize,
+    p: usize,
+    mean: &[f64],
+    k: usize,
+    n_oversamples: usize,
+    n_iter: usize,
+    seed: u64,
+) -> Result<Fitted> {
+    let l = (k + n_oversamples).min(n.min(p));
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let omega = Mat::<f64>::from_fn(p, l, |_, _| standard_normal(&mut rng));
+    let mut q = orth(xc_times(x, n, p, mean, omega.as_ref()));
+    for _ in 0..n_iter {
+        let w = orth(xct_times(x, n, p, mean, q.as_ref()));
+        q = orth(xc_times(x, n, p, mean, w.as_ref()));
+    }
+    // B = Q^T Xc = W^T with W = Xc^T Q; the right singular vectors of B are the left ones of W.
+    let w = xct_times(x, n, p, mean, q.as_ref());
+    let svd = w.thin_svd().map_err(|e| Error::Numerical(format!("SVD of the {p}x{l} sketch failed: {e:?}")))?;
+    let (u, s) = (svd.U(), svd.S().column_vector());
+    let denom = (n - 1) as f64;
+    let explained_variance: Vec<f64> = (0..k).map(|j| s[j] * s[j] / denom).collect();
+    let mut components = vec![0f64; k * p];
+    for r in 0..k {
+        for i in 0..p {
+            components[r * p + i] = u[(i, r)];
+        }
+    }
+    // Total variance from the data, as scikit-learn does for truncated solvers.
+    let mut total = 0f64;
+    for row in x.chunks_exact(p) {
+        total += row.iter().zip(mean).map(|(&v, &m)| (v as f64 - m).powi(2)).sum::<f64>();
+    }
+    total /= denom;
+    let max_k = n.min(p);
+    let kept: f64 = explained_variance.iter().sum();
+    let noise_variance = if k < max_k { ((total - kept) / (max_k - k) as f64).max(0.0) } else { 0.0 };
+    Ok(Fitted { components, explained_variance, total_variance: total, noise_variance })
+}
+
+fn standard_normal(rng: &mut impl Rng) -> f64 {
+    // Box-Muller; one draw per call keeps the sequence simple to reproduce.
+    let u1: f64 = rng.random::<f64>().max(f64::MIN_POSITIVE);
+    let u2: f64 = rng.random();
+    (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+}
+
+/// scikit-learn's `svd_flip(u_based_decision=False)`: the largest-magnitude entry of every
+/// component is made positive, so signs are deterministic across solvers and runs.
+fn svd_flip_rows(components: &mut [f64], k: usize, p: usize) {
+    for r in 0..k {
+        let row = &mut components[r * p..(r + 1) * p];
+        let (mut best, mut idx) = (-1.0f64, 0);
+        for (i, v) in row.iter().enumerate() {
+            if v.abs() > best {
+                best = v.abs();
+                idx = i;
+            }
+        }
+        if row[idx] < 0.0 {
+            row.iter_mut().for_each(|v| *v = -*v);
+        }
+    }
+}

@@ -1,0 +1,4 @@
+//! Applications, one file each. Each returns a serializable report and can describe itself as a
+//! section of the demo's HTML page.
+
+pub mod pca_compression;
