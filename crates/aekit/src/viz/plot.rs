@@ -59,6 +59,7 @@ impl LineChart {
                 .x_desc(&self.x_label)
                 .y_desc(&self.y_label)
                 .label_style(("sans-serif", 14))
+                .x_label_formatter(&|x| if x.fract() == 0.0 { format!("{x:.0}") } else { format!("{x}") })
                 .draw()
                 .map_err(|e| draw_err(e.to_string()))?;
             for (i, s) in self.series.iter().enumerate() {
@@ -74,7 +75,8 @@ impl LineChart {
                 .map_err(|e| draw_err(e.to_string()))?;
             chart
                 .draw_series(self.markers.iter().map(|&(x, y)| {
-                    Text::new(format!("k={x}: {y:.3}"), (x, y), ("sans-serif", 13).into_font())
+                    EmptyElement::at((x, y))
+                        + Text::new(format!("k={x}: {y:.3}"), (6, 6), ("sans-serif", 13).into_font())
                 }))
                 .map_err(|e| draw_err(e.to_string()))?;
             if self.series.len() > 1 {
