@@ -26,6 +26,12 @@ pub struct DataArgs {
     /// Fraction held out as test set for sources without one (CSV, folders, IDX files).
     #[arg(long, default_value_t = 0.2)]
     pub test_fraction: f64,
+    /// Use only the first N training samples.
+    #[arg(long)]
+    pub train_samples: Option<usize>,
+    /// Use only the first N test samples.
+    #[arg(long)]
+    pub test_samples: Option<usize>,
     /// Never use the network.
     #[arg(long)]
     pub offline: bool,
@@ -60,7 +66,13 @@ impl DataArgs {
             seed,
         };
         let mut bar = Bar::new(quiet);
-        let (split, origin) = data::load(&src, &opts, &mut bar)?;
+        let (mut split, origin) = data::load(&src, &opts, &mut bar)?;
+        if let Some(n) = self.train_samples {
+            split.train = split.train.head(n);
+        }
+        if let Some(n) = self.test_samples {
+            split.test = split.test.head(n);
+        }
         if !quiet {
             eprintln!("data: {origin}");
         }

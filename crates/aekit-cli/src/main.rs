@@ -5,6 +5,7 @@ mod common;
 mod demo;
 mod info;
 mod pca;
+mod train;
 
 use clap::{Parser, Subcommand};
 
@@ -21,6 +22,8 @@ enum Command {
     Demo(demo::Args),
     /// Fit PCA and write the compression figure, components, variance curve and report.
     Pca(pca::Args),
+    /// Train an autoencoder (linear, dense, conv) and write a run folder.
+    Train(train::Args),
     /// Load a dataset and print its shape, labels and origin.
     Info(info::Args),
 }
@@ -31,6 +34,7 @@ fn main() {
         Command::Demo(a) => demo::run(a),
         Command::Pca(a) => pca::run(a),
         Command::Info(a) => info::run(a),
+        Command::Train(a) => train::run(a),
     };
     if let Err(err) = result {
         eprintln!("error: {err:#}");

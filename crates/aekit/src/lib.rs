@@ -16,12 +16,17 @@
 //! ```
 
 pub mod data;
+pub mod device;
 pub mod demo;
 mod error;
 pub mod io;
+pub mod linalg;
+pub mod loss;
+pub mod models;
 pub mod metrics;
 pub mod pca;
 pub mod tasks;
+pub mod train;
 pub mod viz;
 
 pub use error::{Error, Result};

@@ -2,3 +2,4 @@
 //! section of the demo's HTML page.
 
 pub mod pca_compression;
+pub mod reconstruct;

@@ -1,0 +1,215 @@
+//! `aekit train`
+
+use std::path::PathBuf;
+
+use aekit::device::Backend;
+use aekit::loss::Loss;
+use aekit::models::conv::ConvAeConfig;
+use aekit::models::dense::DenseAeConfig;
+use aekit::models::linear::LinearAeConfig;
+use aekit::models::{Activation, ModelConfig, Output};
+use aekit::train::{EpochStats, Observer, TrainConfig};
+use anyhow::Result;
+
+use crate::common::DataArgs;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[arg(long, value_enum)]
+    pub model: ModelArg,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Run folder for config.json, model.safetensors, metrics.csv, figures and report.json.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Latent size (linear, dense; for conv it adds a dense bottleneck).
+    #[arg(long)]
+    pub latent: Option<usize>,
+    /// Dense hidden sizes, comma-separated (default 128,64).
+    #[arg(long, value_delimiter = ',')]
+    pub hidden: Option<Vec<usize>>,
+    /// Conv channels per stride-2 layer, comma-separated (default 32,64).
+    #[arg(long, value_delimiter = ',')]
+    pub channels: Option<Vec<usize>>,
+    #[arg(long, value_enum)]
+    pub activation: Option<ActivationArg>,
+    /// Reconstruction loss (dense default bce, conv default mse; linear is always mse).
+    #[arg(long, value_enum)]
+    pub loss: Option<LossArg>,
+    /// Output activation (default sigmoid; linear is always identity).
+    #[arg(long, value_enum)]
+    pub output: Option<OutputArg>,
+    #[arg(long, default_value_t = 10)]
+    pub epochs: usize,
+    #[arg(long, default_value_t = 128)]
+    pub batch_size: usize,
+    #[arg(long, default_value_t = 1e-3)]
+    pub lr: f64,
+    #[arg(long, default_value_t = 0.0)]
+    pub weight_decay: f64,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
+    pub device: DeviceArg,
+    /// Print nothing but errors.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum ModelArg {
+    Linear,
+    Dense,
+    Conv,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum ActivationArg {
+    Relu,
+    Sigmoid,
+    Tanh,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum LossArg {
+    Mse,
+    Bce,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum OutputArg {
+    Sigmoid,
+    Identity,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum DeviceArg {
+    Cpu,
+    Wgpu,
+    Cuda,
+}
+
+impl DeviceArg {
+    pub fn backend(self) -> Backend {
+        match self {
+            DeviceArg::Cpu => Backend::Cpu,
+            DeviceArg::Wgpu => Backend::Wgpu,
+            DeviceArg::Cuda => Backend::Cuda,
+        }
+    }
+}
+
+fn model_config(a: &Args, input: aekit::data::SampleShape) -> ModelConfig {
+    let activation = a.activation.map(|x| match x {
+        ActivationArg::Relu => Activation::Relu,
+        ActivationArg::Sigmoid => Activation::Sigmoid,
+        ActivationArg::Tanh => Activation::Tanh,
+    });
+    let loss = a.loss.map(|l| match l {
+        LossArg::Mse => Loss::Mse,
+        LossArg::Bce => Loss::Bce,
+    });
+    let output = a.output.map(|o| match o {
+        OutputArg::Sigmoid => Output::Sigmoid,
+        OutputArg::Identity => Output::Identity,
+    });
+    match a.model {
+        ModelArg::Linear => ModelConfig::Linear(LinearAeConfig::new(input, a.latent.unwrap_or(32))),
+        ModelArg::Dense => {
+            let mut c = DenseAeConfig::new(input);
+            if let Some(h) = &a.hidden {
+                c.hidden = h.clone();
+            }
+            c.latent = a.latent.unwrap_or(c.latent);
+            c.activation = activation.unwrap_or(c.activation);
+            c.loss = loss.unwrap_or(c.loss);
+            c.output = output.unwrap_or(c.output);
+            ModelConfig::Dense(c)
+        }
+        ModelArg::Conv => {
+            let mut c = ConvAeConfig::new(input);
+            if let Some(ch) = &a.channels {
+                c.channels = ch.clone();
+            }
+            c.latent = a.latent;
+            c.activation = activation.unwrap_or(c.activation);
+            c.loss = loss.unwrap_or(c.loss);
+            c.output = output.unwrap_or(c.output);
+            ModelConfig::Conv(c)
+        }
+    }
+}
+
+/// One progress bar per epoch and a summary line after it.
+pub struct Progress {
+    quiet: bool,
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl Progress {
+    pub fn new(quiet: bool) -> Self {
+        Progress { quiet, bar: None }
+    }
+}
+
+impl Observer for Progress {
+    fn epoch_start(&mut self, epoch: usize, epochs: usize, samples: usize) {
+        if self.quiet {
+            return;
+        }
+        let bar = indicatif::ProgressBar::new(samples as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("epoch {prefix} {bar:30} {pos}/{len} {per_sec} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar.set_prefix(format!("{epoch}/{epochs}"));
+        self.bar = Some(bar);
+    }
+    fn batch(&mut self, done: usize, running: f64) {
+        if let Some(b) = &self.bar {
+            b.set_position(done as u64);
+            b.set_message(format!("loss {running:.5}"));
+        }
+    }
+    fn epoch_end(&mut self, s: &EpochStats) {
+        if let Some(b) = self.bar.take() {
+            b.finish_and_clear();
+        }
+        if !self.quiet {
+            eprintln!(
+                "epoch {:>3}: train loss {:.5}, test loss {:.5}, test MSE/pixel {:.5}, {:.1} s",
+                s.epoch, s.train_loss, s.test_loss, s.test_mse, s.seconds
+            );
+        }
+    }
+}
+
+pub fn run(a: Args) -> Result<()> {
+    let device = a.device.backend().device()?;
+    let split = a.data.load(a.seed, a.quiet)?;
+    let model_cfg = model_config(&a, split.train.shape());
+    let cfg = TrainConfig::new()
+        .with_epochs(a.epochs)
+        .with_batch_size(a.batch_size)
+        .with_lr(a.lr)
+        .with_weight_decay(a.weight_decay)
+        .with_seed(a.seed);
+    let mut progress = Progress::new(a.quiet);
+    let (_, report) = aekit::tasks::reconstruct::run(&model_cfg, &cfg, &split, &a.data.data, &device, &a.out, &mut progress)?;
+    if !a.quiet {
+        println!(
+            "{}: test MSE/pixel {:.5} (PSNR {:.2} dB, pixels in [0, 1]), test loss {:.5} ({}){}",
+            report.model,
+            report.test_mse,
+            report.test_psnr_db,
+            report.test_loss,
+            report.loss,
+            report.test_bce.map(|b| format!(", test BCE/pixel {b:.5}")).unwrap_or_default()
+        );
+        if let Some(extra) = &report.extra {
+            println!("{}", serde_json::to_string_pretty(extra)?);
+        }
+        println!("wrote {}", a.out.display());
+    }
+    Ok(())
+}

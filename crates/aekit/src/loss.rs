@@ -1,0 +1,44 @@
+//! Reconstruction losses. Every loss here is a mean over all values (pixels) and samples of the
+//! batch; reports name that reduction.
+
+use burn::prelude::*;
+use burn::tensor::activation::{relu, softplus};
+
+/// The reconstruction loss a model trains with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Loss {
+    /// Mean squared error per value: mean((y - x)^2).
+    Mse,
+    /// Binary cross-entropy per value on logits l (Bernoulli likelihood, x in [0, 1]):
+    /// mean(max(l, 0) - l x + log(1 + exp(-|l|))), the stable form of
+    /// -[x log sigmoid(l) + (1 - x) log(1 - sigmoid(l))] (PyTorch's BCEWithLogitsLoss).
+    Bce,
+}
+
+impl Loss {
+    /// Short name for reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Loss::Mse => "mse",
+            Loss::Bce => "bce",
+        }
+    }
+}
+
+/// Mean squared error per value.
+///
+/// # Shapes
+/// `y`, `x`: `[B, P]` → `[1]`
+pub fn mse(y: Tensor<2>, x: Tensor<2>) -> Tensor<1> {
+    (y - x).square().mean()
+}
+
+/// Binary cross-entropy per value, from logits.
+///
+/// # Shapes
+/// `logits`, `x`: `[B, P]` → `[1]`
+pub fn bce_with_logits(logits: Tensor<2>, x: Tensor<2>) -> Tensor<1> {
+    let per = relu(logits.clone()) - logits.clone() * x + softplus(-logits.abs(), 1.0);
+    per.mean()
+}

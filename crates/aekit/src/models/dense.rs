@@ -1,0 +1,98 @@
+//! The deep dense autoencoder: P → hidden... → L → ...hidden reversed → P.
+
+use burn::nn::{Linear, LinearConfig};
+use burn::prelude::*;
+
+use super::{check_loss_output, Activation, Autoencoder, Output};
+use crate::data::SampleShape;
+use crate::error::{Error, Result};
+use crate::loss::Loss;
+
+#[derive(Config, Debug)]
+pub struct DenseAeConfig {
+    pub input: SampleShape,
+    /// Encoder hidden sizes; the decoder mirrors them.
+    #[config(default = "vec![128, 64]")]
+    pub hidden: Vec<usize>,
+    #[config(default = 32)]
+    pub latent: usize,
+    #[config(default = "Activation::Relu")]
+    pub activation: Activation,
+    /// Apply the activation to the latent code too (as the Keras tutorial's deep autoencoder does).
+    #[config(default = true)]
+    pub latent_activation: bool,
+    #[config(default = "Output::Sigmoid")]
+    pub output: Output,
+    #[config(default = "Loss::Bce")]
+    pub loss: Loss,
+}
+
+impl DenseAeConfig {
+    pub fn validate(&self) -> Result<()> {
+        if self.latent == 0 || self.hidden.contains(&0) {
+            return Err(Error::arg("dense layer sizes", format!("hidden {:?}, latent {}: sizes must be positive", self.hidden, self.latent)));
+        }
+        check_loss_output(self.loss, self.output)
+    }
+
+    pub fn init(&self, device: &Device) -> DenseAe {
+        let mut sizes = vec![self.input.len()];
+        sizes.extend(&self.hidden);
+        sizes.push(self.latent);
+        let encoder = sizes.windows(2).map(|w| LinearConfig::new(w[0], w[1]).init(device)).collect();
+        let decoder = sizes.windows(2).rev().map(|w| LinearConfig::new(w[1], w[0]).init(device)).collect();
+        DenseAe {
+            encoder,
+            decoder,
+            activation: self.activation,
+            latent_activation: self.latent_activation,
+            output: self.output,
+            loss: self.loss,
+        }
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct DenseAe {
+    pub encoder: Vec<Linear>,
+    pub decoder: Vec<Linear>,
+    #[module(skip)]
+    activation: Activation,
+    #[module(skip)]
+    latent_activation: bool,
+    #[module(skip)]
+    output: Output,
+    #[module(skip)]
+    loss: Loss,
+}
+
+impl Autoencoder for DenseAe {
+    fn encode(&self, x: Tensor<2>) -> Tensor<2> {
+        let last = self.encoder.len() - 1;
+        self.encoder.iter().enumerate().fold(x, |h, (i, layer)| {
+            let h = layer.forward(h);
+            if i < last || self.latent_activation {
+                self.activation.apply(h)
+            } else {
+                h
+            }
+        })
+    }
+    fn decode(&self, z: Tensor<2>) -> Tensor<2> {
+        let last = self.decoder.len() - 1;
+        self.decoder.iter().enumerate().fold(z, |h, (i, layer)| {
+            let h = layer.forward(h);
+            if i < last {
+                self.activation.apply(h)
+            } else {
+                h
+            }
+        })
+    }
+    fn output(&self) -> Output {
+        self.output
+    }
+    fn loss_kind(&self) -> Loss {
+        self.loss
+    }
+}

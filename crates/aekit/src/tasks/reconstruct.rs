@@ -1,0 +1,69 @@
+//! Training an autoencoder for reconstruction, with its report. For the linear model the report
+//! also compares it with PCA at the same k: Baldi & Hornik (1989) show the linear autoencoder's
+//! optimum spans the first k principal components, so its test MSE should approach PCA's and
+//! the principal angles between the two subspaces should be small.
+
+use std::path::Path;
+
+use burn::prelude::*;
+
+use crate::data::Split;
+use crate::error::Result;
+use crate::linalg::principal_angles_deg;
+use crate::models::{Model, ModelConfig};
+use crate::pca::{NComponents, PcaParams};
+use crate::train::{self, Observer, TrainConfig, TrainReport};
+
+/// The linear autoencoder next to PCA with the same number of components.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct PcaComparison {
+    pub k: usize,
+    /// PCA (exact, fitted on the same training set): test MSE per pixel from k components.
+    pub pca_test_mse: f64,
+    /// The autoencoder's test MSE per pixel.
+    pub autoencoder_test_mse: f64,
+    /// autoencoder_test_mse / pca_test_mse - 1 (0.03 = 3% worse than PCA).
+    pub relative_excess_mse: f64,
+    /// Principal angles (degrees, ascending) between the decoder's column space and the span
+    /// of PCA's first k components.
+    pub principal_angles_deg: Vec<f64>,
+    pub max_principal_angle_deg: f64,
+}
+
+/// Compares a trained linear autoencoder with PCA on `split`.
+pub fn compare_with_pca(model: &Model, split: &Split, ae_test_mse: f64) -> Result<Option<PcaComparison>> {
+    let Model::Linear(lin) = model else { return Ok(None) };
+    let basis = lin.decoder_basis();
+    let p = split.train.sample_len();
+    let k = basis.len() / p;
+    let pca = PcaParams::new(NComponents::Count(k)).fit(split.train.data(), p)?;
+    let recon = pca.inverse_transform(&pca.transform(split.test.data())?)?;
+    let pca_mse = crate::metrics::mse(split.test.data(), &recon);
+    let angles = principal_angles_deg(&basis, pca.components(), p)?;
+    Ok(Some(PcaComparison {
+        k,
+        pca_test_mse: pca_mse,
+        autoencoder_test_mse: ae_test_mse,
+        relative_excess_mse: ae_test_mse / pca_mse - 1.0,
+        max_principal_angle_deg: angles.last().copied().unwrap_or(0.0),
+        principal_angles_deg: angles,
+    }))
+}
+
+/// Trains, adds model-specific comparisons, and writes `report.json` into the run folder.
+pub fn run(
+    model_cfg: &ModelConfig,
+    cfg: &TrainConfig,
+    split: &Split,
+    data_name: &str,
+    device: &Device,
+    out: &Path,
+    observer: &mut dyn Observer,
+) -> Result<(Model, TrainReport)> {
+    let (model, mut report) = train::train(model_cfg, cfg, split, data_name, device, out, observer)?;
+    if let Some(c) = compare_with_pca(&model, split, report.test_mse)? {
+        report.extra = Some(serde_json::json!({ "pca_comparison": c }));
+    }
+    crate::io::write_json(&out.join("report.json"), &report)?;
+    Ok((model, report))
+}

@@ -1,0 +1,265 @@
+//! The one training loop every model uses, and the run folder it writes.
+
+pub mod run;
+pub mod weights;
+
+use std::path::Path;
+use std::time::Instant;
+
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::prelude::*;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+
+use crate::data::{Dataset, SampleShape, Split};
+use crate::error::{Error, Result};
+use crate::models::{activate, Autoencoder, Model, ModelConfig, Output};
+use crate::viz::grid::Grid;
+use crate::viz::plot::{LineChart, Series};
+
+/// Optimisation settings; saved in `config.json` beside the model's.
+#[derive(Config, Debug)]
+pub struct TrainConfig {
+    #[config(default = 10)]
+    pub epochs: usize,
+    #[config(default = 128)]
+    pub batch_size: usize,
+    /// Adam learning rate.
+    #[config(default = 1e-3)]
+    pub lr: f64,
+    /// Adam's L2 weight decay (0 = none).
+    #[config(default = 0.0)]
+    pub weight_decay: f64,
+    /// Adam's epsilon; 1e-8 as in PyTorch and Keras (Burn's default is 1e-5).
+    #[config(default = 1e-8)]
+    pub adam_epsilon: f64,
+    /// Seeds the weights and the shuffling.
+    #[config(default = 0)]
+    pub seed: u64,
+    #[config(default = true)]
+    pub shuffle: bool,
+}
+
+/// Figures of one epoch.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct EpochStats {
+    pub epoch: usize,
+    /// Mean training objective per value over the epoch's batches (weighted by batch size).
+    pub train_loss: f64,
+    /// The same objective on the test set, after the epoch.
+    pub test_loss: f64,
+    /// Mean squared error per value on the test set.
+    pub test_mse: f64,
+    /// Wall-clock seconds of the training steps alone (what speed benchmarks compare).
+    pub train_seconds: f64,
+    /// Wall-clock seconds of the whole epoch, evaluation and checkpoint included.
+    pub seconds: f64,
+}
+
+/// Receives progress; the library never prints.
+pub trait Observer {
+    fn epoch_start(&mut self, _epoch: usize, _epochs: usize, _samples: usize) {}
+    fn batch(&mut self, _samples_done: usize, _running_loss: f64) {}
+    fn epoch_end(&mut self, _stats: &EpochStats) {}
+}
+
+/// An [`Observer`] that ignores everything.
+pub struct Silent;
+impl Observer for Silent {}
+
+/// Test-set figures of a model.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Evaluation {
+    /// The training objective per value.
+    pub loss: f64,
+    /// Mean squared error per value (pixel), reconstructions in data space.
+    pub mse: f64,
+    /// Binary cross-entropy per value, for models with a sigmoid output.
+    pub bce: Option<f64>,
+}
+
+/// Uploads rows `idx` of `ds` as a `[B, P]` tensor.
+pub fn batch_tensor(ds: &Dataset, idx: &[usize], device: &Device) -> Tensor<2> {
+    let p = ds.sample_len();
+    let mut buf = Vec::with_capacity(idx.len() * p);
+    for &i in idx {
+        buf.extend_from_slice(ds.sample(i));
+    }
+    Tensor::from_data(TensorData::new(buf, [idx.len(), p]), device)
+}
+
+fn scalar(t: Tensor<1>) -> f64 {
+    t.into_scalar::<f32>() as f64
+}
+
+/// Evaluates `model` (an inference model: `model.valid()`) on `ds` in batches.
+pub fn evaluate(model: &Model, ds: &Dataset, device: &Device, batch_size: usize) -> Evaluation {
+    let (mut loss, mut mse, mut bce) = (0.0, 0.0, 0.0);
+    let n = ds.len();
+    let idx: Vec<usize> = (0..n).collect();
+    for chunk in idx.chunks(batch_size.max(1)) {
+        let x = batch_tensor(ds, chunk, device);
+        let out = model.decode(model.encode(x.clone()));
+        let w = chunk.len() as f64 / n as f64;
+        loss += w * scalar(crate::models::reconstruction_loss(out.clone(), x.clone(), model.output(), model.loss_kind()));
+        if model.output() == Output::Sigmoid {
+            bce += w * scalar(crate::loss::bce_with_logits(out.clone(), x.clone()));
+        }
+        mse += w * scalar(crate::loss::mse(activate(out, model.output()), x));
+    }
+    Evaluation { loss, mse, bce: (model.output() == Output::Sigmoid).then_some(bce) }
+}
+
+/// Reconstructions of the first `n` samples, `[n, P]` row-major.
+pub fn reconstruct_head(model: &Model, ds: &Dataset, device: &Device, n: usize) -> Vec<f32> {
+    let idx: Vec<usize> = (0..n.min(ds.len())).collect();
+    model.reconstruct(batch_tensor(ds, &idx, device)).into_data().try_into_vec_as::<f32>().unwrap_or_default()
+}
+
+/// What [`train`] returns and writes to `report.json`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TrainReport {
+    pub model: String,
+    pub data: String,
+    pub n_train: usize,
+    pub n_test: usize,
+    pub epochs: Vec<EpochStats>,
+    /// Mean squared error per pixel on the test set (data in [0, 1]).
+    pub test_mse: f64,
+    /// 10 log10(1 / test_mse): PSNR in dB for pixel range [0, 1].
+    pub test_psnr_db: f64,
+    /// The training objective on the test set, per value.
+    pub test_loss: f64,
+    /// The objective's name and reduction.
+    pub loss: String,
+    /// Binary cross-entropy per pixel on the test set (sigmoid-output models).
+    pub test_bce: Option<f64>,
+    pub train_seconds: f64,
+    /// Model-specific comparisons (the linear model's PCA comparison).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extra: Option<serde_json::Value>,
+}
+
+/// Trains `model_cfg` on `split.train`, evaluating on `split.test` after every epoch, and writes
+/// the run folder `out` (see [`run`]). Returns the trained model (inference form) and the report.
+pub fn train(
+    model_cfg: &ModelConfig,
+    cfg: &TrainConfig,
+    split: &Split,
+    data_name: &str,
+    device: &Device,
+    out: &Path,
+    observer: &mut dyn Observer,
+) -> Result<(Model, TrainReport)> {
+    model_cfg.check_data(split.train.shape())?;
+    model_cfg.check_data(split.test.shape())?;
+    if cfg.batch_size == 0 || cfg.epochs == 0 {
+        return Err(Error::arg("training", format!("batch size {} and epochs {} must be positive", cfg.batch_size, cfg.epochs)));
+    }
+    if !(cfg.lr > 0.0 && cfg.lr.is_finite()) {
+        return Err(Error::arg("lr", format!("{}: expected a positive learning rate", cfg.lr)));
+    }
+    run::write_config(out, model_cfg, cfg)?;
+
+    device.seed(cfg.seed);
+    let ad = device.clone().autodiff();
+    let mut model = model_cfg.init(&ad)?;
+    let mut adam = AdamConfig::new().with_epsilon(cfg.adam_epsilon as f32);
+    if cfg.weight_decay > 0.0 {
+        adam = adam.with_weight_decay(Some(burn::optim::decay::WeightDecayConfig::new(cfg.weight_decay as f32)));
+    }
+    let mut optim = adam.init();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(cfg.seed);
+    let n = split.train.len();
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut history: Vec<EpochStats> = Vec::new();
+    let t_all = Instant::now();
+
+    for epoch in 1..=cfg.epochs {
+        let t0 = Instant::now();
+        if cfg.shuffle {
+            order.shuffle(&mut rng);
+        }
+        observer.epoch_start(epoch, cfg.epochs, n);
+        let (mut sum, mut seen) = (0.0f64, 0usize);
+        for (b, idx) in order.chunks(cfg.batch_size).enumerate() {
+            let x = batch_tensor(&split.train, idx, &ad);
+            let loss = model.loss(x.clone(), x);
+            let value = loss.clone().into_scalar::<f32>() as f64;
+            if !value.is_finite() {
+                return Err(Error::Numerical(format!(
+                    "the training loss became {value} at epoch {epoch}, batch {}; the last good checkpoint ({}) is kept. Try a smaller --lr.",
+                    b + 1,
+                    out.join("model.safetensors").display()
+                )));
+            }
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optim.step(cfg.lr, model, grads);
+            sum += value * idx.len() as f64;
+            seen += idx.len();
+            observer.batch(seen, sum / seen as f64);
+        }
+        let train_seconds = t0.elapsed().as_secs_f64();
+        let valid = model.valid();
+        let eval = evaluate(&valid, &split.test, device, 1000);
+        history.push(EpochStats {
+            epoch,
+            train_loss: sum / seen as f64,
+            test_loss: eval.loss,
+            test_mse: eval.mse,
+            train_seconds,
+            seconds: 0.0,
+        });
+        run::write_epoch(out, &valid, split, device, &history)?;
+        let last = history.last_mut().expect("pushed above");
+        last.seconds = t0.elapsed().as_secs_f64();
+        observer.epoch_end(last);
+    }
+    let valid = model.valid();
+    let eval = evaluate(&valid, &split.test, device, 1000);
+    let report = TrainReport {
+        model: model_cfg.name().to_string(),
+        data: data_name.to_string(),
+        n_train: split.train.len(),
+        n_test: split.test.len(),
+        epochs: history,
+        test_mse: eval.mse,
+        test_psnr_db: crate::metrics::psnr_db(eval.mse, 1.0),
+        test_loss: eval.loss,
+        loss: format!("{}, mean per value over all samples and pixels", valid.loss_kind().name()),
+        test_bce: eval.bce,
+        train_seconds: t_all.elapsed().as_secs_f64(),
+        extra: None,
+    };
+    Ok((valid, report))
+}
+
+/// Draws 8 test inputs above their reconstructions (as the PyTorch VAE example does).
+pub fn reconstruction_grid(model: &Model, ds: &Dataset, device: &Device, title: &str, path: &Path) -> Result<()> {
+    let shape = ds.shape();
+    if !matches!(shape, SampleShape::Image { .. }) {
+        return Ok(());
+    }
+    let n = 8.min(ds.len());
+    let rec = reconstruct_head(model, ds, device, n);
+    let mut g = Grid::new(shape, 2)?.title(title);
+    g.row(Some("input".into()), (0..n).map(|i| ds.sample(i)));
+    g.row(Some("output".into()), rec.chunks_exact(ds.sample_len()));
+    g.save_png(path)
+}
+
+/// The loss curves of a run.
+pub fn loss_chart(history: &[EpochStats], path: &Path) -> Result<()> {
+    LineChart {
+        title: "Loss per value".into(),
+        x_label: "epoch".into(),
+        y_label: "loss".into(),
+        series: vec![
+            Series { name: "train".into(), points: history.iter().map(|s| (s.epoch as f64, s.train_loss)).collect() },
+            Series { name: "test".into(), points: history.iter().map(|s| (s.epoch as f64, s.test_loss)).collect() },
+        ],
+        markers: vec![],
+        y_range: None,
+    }
+    .save_png(path)
+}

@@ -1,0 +1,126 @@
+//! Model weights as safetensors, keyed by module path (`encoder.weight`, `decoder.0.bias`, ...).
+//! A weight file that does not match the model built from `config.json` is a clear error.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use burn::module::{ModuleMapper, ModuleVisitor, Param};
+use burn::prelude::*;
+
+use crate::error::{Error, Result};
+
+/// Module path as a dotted name; enum variants (the model registry) are left out.
+#[derive(Default)]
+struct PathStack(Vec<Option<String>>);
+
+impl PathStack {
+    fn enter(&mut self, name: &str, container: &str) {
+        self.0.push((!container.starts_with("Enum:")).then(|| name.to_string()));
+    }
+    fn exit(&mut self) {
+        self.0.pop();
+    }
+    fn name(&self) -> String {
+        self.0.iter().flatten().cloned().collect::<Vec<_>>().join(".")
+    }
+}
+
+#[derive(Default)]
+struct Collect {
+    path: PathStack,
+    out: Vec<(String, Vec<usize>, Vec<f32>)>,
+}
+
+impl ModuleVisitor for Collect {
+    fn enter_module(&mut self, name: &str, container: &str) {
+        self.path.enter(name, container);
+    }
+    fn exit_module(&mut self, _: &str, _: &str) {
+        self.path.exit();
+    }
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let data = param.val().into_data();
+        let shape = data.shape().to_vec();
+        let values = data.try_into_vec_as::<f32>().unwrap_or_default();
+        self.out.push((self.path.name(), shape, values));
+    }
+}
+
+/// Writes every float parameter of `model` to `path` (atomically).
+pub fn save<M: Module>(model: &M, path: &Path) -> Result<()> {
+    let mut c = Collect::default();
+    model.visit(&mut c);
+    let bytes: Vec<Vec<u8>> = c.out.iter().map(|(_, _, v)| v.iter().flat_map(|x| x.to_le_bytes()).collect()).collect();
+    let views = c
+        .out
+        .iter()
+        .zip(&bytes)
+        .map(|((name, shape, _), b)| {
+            safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), b)
+                .map(|v| (name.clone(), v))
+                .map_err(|e| Error::Numerical(format!("safetensors view of {name}: {e}")))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let data = safetensors::serialize(views, &None).map_err(|e| Error::Numerical(format!("safetensors: {e}")))?;
+    crate::io::write_bytes(path, &data)
+}
+
+struct Load {
+    path: PathStack,
+    tensors: HashMap<String, (Vec<usize>, Vec<f32>)>,
+    errors: Vec<String>,
+}
+
+impl ModuleMapper for Load {
+    fn enter_module(&mut self, name: &str, container: &str) {
+        self.path.enter(name, container);
+    }
+    fn exit_module(&mut self, _: &str, _: &str) {
+        self.path.exit();
+    }
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let name = self.path.name();
+        let want = param.val().dims().to_vec();
+        match self.tensors.remove(&name) {
+            None => {
+                self.errors.push(format!("tensor {name:?} {want:?} is missing"));
+                param
+            }
+            Some((shape, _)) if shape != want => {
+                self.errors.push(format!("tensor {name:?} is {shape:?}, the model from config.json expects {want:?}"));
+                param
+            }
+            Some((shape, values)) => {
+                let device = param.val().device();
+                let t = Tensor::<D>::from_data(TensorData::new(values, shape), &device);
+                let id = param.id;
+                param.transform_for_load(t, id)
+            }
+        }
+    }
+}
+
+/// Loads weights saved by [`save`] into `model`, checking every name and shape.
+pub fn load<M: Module>(model: M, path: &Path) -> Result<M> {
+    let bytes = std::fs::read(path).map_err(|source| Error::Read { path: path.to_path_buf(), source })?;
+    let st = safetensors::SafeTensors::deserialize(&bytes)
+        .map_err(|e| Error::input(path, format!("not a safetensors file: {e}")))?;
+    let mut tensors = HashMap::new();
+    for (name, view) in st.tensors() {
+        if view.dtype() != safetensors::Dtype::F32 {
+            return Err(Error::input(path, format!("tensor {name:?} is {:?}, expected F32", view.dtype())));
+        }
+        let values = view.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+        tensors.insert(name, (view.shape().to_vec(), values));
+    }
+    let mut loader = Load { path: PathStack::default(), tensors, errors: Vec::new() };
+    let model = model.map(&mut loader);
+    let mut errors = loader.errors;
+    let mut extra: Vec<&String> = loader.tensors.keys().collect();
+    extra.sort();
+    errors.extend(extra.into_iter().map(|n| format!("tensor {n:?} is not part of the model")));
+    if !errors.is_empty() {
+        return Err(Error::input(path, format!("weights do not match config.json: {}", errors.join("; "))));
+    }
+    Ok(model)
+}
