@@ -473,3 +473,89 @@ fn demo_writes_index_with_every_figure() {
     assert_eq!(r["n_train"].as_u64(), Some(4000));
     assert_eq!(r["n_test"].as_u64(), Some(1000));
 }
+
+// ---------- autoencoders ----------
+
+/// Baldi & Hornik (1989): the linear autoencoder's optimum spans the first k principal
+/// components. On the embedded subset (4,000 training images), 100 epochs bring its test MSE
+/// within 3% of PCA's at k = 16 and its decoder's column space within a few degrees of PCA's.
+#[test]
+fn linear_autoencoder_approaches_pca() {
+    let t = tempfile::tempdir().unwrap();
+    let o = aekit(
+        t.path(),
+        &["train", "--model", "linear", "--data", "mnist-embedded", "--latent", "16", "--epochs", "100", "--lr", "0.005", "--out", "lin", "--quiet"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = report(&t.path().join("lin/report.json"));
+    let c = &r["extra"]["pca_comparison"];
+    let excess = c["relative_excess_mse"].as_f64().unwrap();
+    let angle = c["max_principal_angle_deg"].as_f64().unwrap();
+    assert!(excess < 0.03, "linear AE test MSE is {:.1}% above PCA's", excess * 100.0);
+    assert!(angle < 10.0, "largest principal angle {angle} degrees");
+    assert_eq!(c["k"].as_u64(), Some(16));
+}
+
+#[test]
+fn training_writes_a_complete_run_folder() {
+    let t = tempfile::tempdir().unwrap();
+    let o = aekit(
+        t.path(),
+        &["train", "--model", "conv", "--data", "mnist-embedded", "--train-samples", "2000", "--test-samples", "200", "--epochs", "2", "--lr", "0.003", "--out", "run", "--quiet"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    for f in ["config.json", "model.safetensors", "metrics.csv", "loss.png", "reconstruction_1.png", "reconstruction_2.png", "report.json"] {
+        assert!(t.path().join("run").join(f).is_file(), "{f} missing");
+    }
+    let csv = std::fs::read_to_string(t.path().join("run/metrics.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+    assert!(csv.starts_with("epoch,train_loss,test_loss,test_mse,train_seconds"));
+    let r = report(&t.path().join("run/report.json"));
+    let mse = r["test_mse"].as_f64().unwrap();
+    // Predicting the training set's mean image gives 0.0636 on these 200 test images; two
+    // epochs must do far better (they reach about 0.0115).
+    assert!(mse > 0.0 && mse < 0.03, "test MSE {mse}");
+    assert!(r["loss"].as_str().unwrap().contains("mean per value"));
+    let cfg = report(&t.path().join("run/config.json"));
+    assert_eq!(cfg["model"]["model"].as_str(), Some("conv"));
+    // No temporary files left behind by the atomic writes.
+    assert!(std::fs::read_dir(t.path().join("run")).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().starts_with(".aekit-tmp")));
+}
+
+#[test]
+fn same_seed_gives_same_numbers() {
+    let t = tempfile::tempdir().unwrap();
+    let run = |out: &str, seed: &str| {
+        let o = aekit(
+            t.path(),
+            &["train", "--model", "dense", "--data", "mnist-embedded", "--train-samples", "1000", "--test-samples", "200", "--epochs", "2", "--seed", seed, "--out", out, "--quiet"],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        let csv = std::fs::read_to_string(t.path().join(out).join("metrics.csv")).unwrap();
+        csv.lines().skip(1).map(|l| l.split(',').take(4).collect::<Vec<_>>().join(",")).collect::<Vec<_>>()
+    };
+    let a = run("a", "3");
+    assert_eq!(a, run("b", "3"));
+    assert_ne!(a, run("c", "4"));
+}
+
+#[test]
+fn conv_model_rejects_indivisible_image_size() {
+    let t = tempfile::tempdir().unwrap();
+    for i in 0..6 {
+        write_png(&t.path().join(format!("imgs/{i}.png")), 10, 10, false);
+    }
+    let o = aekit(t.path(), &["train", "--model", "conv", "--data", "imgs", "--epochs", "1", "--out", "run"]);
+    assert_bad_input(&o, "divisible by 4", &["10x10"]);
+    assert!(!t.path().join("run/model.safetensors").exists());
+}
+
+#[test]
+fn missing_gpu_backend_is_a_usage_error() {
+    let t = tempfile::tempdir().unwrap();
+    let o = aekit(t.path(), &["train", "--model", "linear", "--data", "mnist-embedded", "--device", "cuda", "--out", "run"]);
+    if cfg!(feature = "cuda") {
+        return;
+    }
+    assert_bad_input(&o, "Cuda", &["--features cuda"]);
+}

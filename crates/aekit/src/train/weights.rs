@@ -124,3 +124,31 @@ pub fn load<M: Module>(model: M, path: &Path) -> Result<M> {
     }
     Ok(model)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::SampleShape;
+    use crate::models::linear::LinearAeConfig;
+    use crate::models::ModelConfig;
+
+    fn linear(latent: usize) -> ModelConfig {
+        ModelConfig::Linear(LinearAeConfig::new(SampleShape::Tabular { features: 6 }, latent))
+    }
+
+    #[test]
+    fn weights_round_trip_and_mismatch_is_an_input_error() {
+        let device = Device::flex();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("model.safetensors");
+        let m = linear(3).init(&device).unwrap();
+        save(&m, &path).unwrap();
+        let loaded = load(linear(3).init(&device).unwrap(), &path).unwrap();
+        let (crate::models::Model::Linear(a), crate::models::Model::Linear(b)) = (&m, &loaded) else { unreachable!() };
+        assert_eq!(a.decoder_basis(), b.decoder_basis());
+        let err = load(linear(4).init(&device).unwrap(), &path).unwrap_err();
+        assert!(err.is_bad_input(), "{err}");
+        let msg = err.to_string();
+        assert!(msg.contains("\"encoder.weight\" is [6, 3]") && msg.contains("[6, 4]"), "{msg}");
+    }
+}
