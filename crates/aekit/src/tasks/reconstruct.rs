@@ -67,3 +67,56 @@ pub fn run(
     crate::io::write_json(&out.join("report.json"), &report)?;
     Ok((model, report))
 }
+
+/// The demo page's autoencoder section; each entry is a report and its run folder relative to
+/// the page.
+pub fn html_section(runs: &[(TrainReport, String)]) -> crate::viz::html::Section {
+    use crate::viz::html::{Block, Section};
+    let rows = runs
+        .iter()
+        .map(|(r, _)| {
+            vec![
+                r.model.clone(),
+                r.epochs.len().to_string(),
+                format!("{:.5}", r.test_mse),
+                format!("{:.2}", r.test_psnr_db),
+                r.test_bce.map(|b| format!("{b:.4}")).unwrap_or_else(|| "-".into()),
+                format!("{:.1}", r.train_seconds),
+            ]
+        })
+        .collect();
+    let mut blocks = vec![
+        Block::Text(
+            "Autoencoders trained on the embedded training images and evaluated on its test images. \
+             MSE and BCE are per pixel (pixels in [0, 1]); PSNR in dB for range [0, 1]."
+                .into(),
+        ),
+        Block::Table {
+            header: ["model", "epochs", "test MSE", "test PSNR (dB)", "test BCE", "train s"].map(String::from).to_vec(),
+            rows,
+        },
+    ];
+    for (r, dir) in runs {
+        if let Some(c) = r.extra.as_ref().and_then(|e| e.get("pca_comparison")) {
+            if let Ok(c) = serde_json::from_value::<PcaComparison>(c.clone()) {
+                blocks.push(Block::Text(format!(
+                    "Linear autoencoder vs PCA at k = {}: test MSE {:.5} vs {:.5} ({:+.1}%), largest principal angle \
+                     between the decoder's column space and PCA's first {} components: {:.1} degrees (Baldi & Hornik 1989).",
+                    c.k,
+                    c.autoencoder_test_mse,
+                    c.pca_test_mse,
+                    c.relative_excess_mse * 100.0,
+                    c.k,
+                    c.max_principal_angle_deg
+                )));
+            }
+        }
+        let last = r.epochs.len();
+        blocks.push(Block::Figure {
+            src: format!("{dir}/reconstruction_{last}.png"),
+            caption: format!("{}: test images (top) and reconstructions after {last} epochs.", r.model),
+        });
+        blocks.push(Block::Figure { src: format!("{dir}/loss.png"), caption: format!("{}: loss per value by epoch.", r.model) });
+    }
+    Section { title: "Autoencoders: linear, dense and convolutional".into(), blocks }
+}
