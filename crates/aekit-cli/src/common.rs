@@ -22,7 +22,7 @@ pub struct DataArgs {
     pub resize: Option<(u32, u32)>,
     /// Force 1 (grey) or 3 (RGB) channels for image folders.
     #[arg(long)]
-    pub channels: Option<usize>,
+    pub image_channels: Option<usize>,
     /// Fraction held out as test set for sources without one (CSV, folders, IDX files).
     #[arg(long, default_value_t = 0.2)]
     pub test_fraction: f64,
@@ -61,7 +61,7 @@ impl DataArgs {
                 no_fallback: self.no_fallback,
             },
             label_column: self.label_column.clone(),
-            folder: FolderOptions { resize: self.resize, channels: self.channels },
+            folder: FolderOptions { resize: self.resize, channels: self.image_channels },
             test_fraction: self.test_fraction,
             seed,
         };

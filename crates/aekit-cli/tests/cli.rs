@@ -543,10 +543,10 @@ fn same_seed_gives_same_numbers() {
 fn conv_model_rejects_indivisible_image_size() {
     let t = tempfile::tempdir().unwrap();
     for i in 0..6 {
-        write_png(&t.path().join(format!("imgs/{i}.png")), 10, 10, false);
+        write_png(&t.path().join(format!("imgs/{i}.png")), 12, 12, false);
     }
-    let o = aekit(t.path(), &["train", "--model", "conv", "--data", "imgs", "--epochs", "1", "--out", "run"]);
-    assert_bad_input(&o, "divisible by 4", &["10x10"]);
+    let o = aekit(t.path(), &["train", "--model", "conv", "--data", "imgs", "--channels", "8,8,8", "--epochs", "1", "--out", "run"]);
+    assert_bad_input(&o, "divisible by 8", &["12x12", "3 stride-2 layers"]);
     assert!(!t.path().join("run/model.safetensors").exists());
 }
 
@@ -557,5 +557,5 @@ fn missing_gpu_backend_is_a_usage_error() {
     if cfg!(feature = "cuda") {
         return;
     }
-    assert_bad_input(&o, "Cuda", &["--features cuda"]);
+    assert_bad_input(&o, "Cuda", &["-p aekit-cli --features cuda"]);
 }
