@@ -23,53 +23,17 @@ Usage: python torch_conv_ae.py [--data-dir DIR] [--epochs 3] [--threads 2]
 Data dir defaults to $AEKIT_DATA or ../shared/data (relative to the repo root);
 the IDX files are read from DIR/mnist/.
 """
-import argparse
 import os
+import sys
 
-
-def _parse_args():
-    here = os.path.dirname(os.path.abspath(__file__))
-    repo_root = os.path.normpath(os.path.join(here, "..", ".."))
-    default_data = os.environ.get("AEKIT_DATA") or os.path.join(repo_root, "..", "shared", "data")
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data-dir", default=default_data)
-    p.add_argument("--epochs", type=int, default=3)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--train-samples", type=int, default=20000)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--seed", type=int, default=0)
-    return p.parse_args()
-
-
-ARGS = _parse_args()
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+import benchutil  # noqa: E402
+import torch_ae  # noqa: E402
 
 # Pin OpenMP/BLAS threads *before* torch is imported.
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-             "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS"):
-    os.environ[_var] = str(ARGS.threads)
+ARGS = benchutil.parse_args(torch_ae.parser(__doc__, default_train_samples=20000))
 
-import gzip  # noqa: E402
-import json  # noqa: E402
-import platform  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
 from torch import nn  # noqa: E402
-
-
-def load_idx_images(path):
-    """Read a gzipped IDX3 image file -> float32 array [n, 1, rows, cols] in [0, 1]."""
-    with gzip.open(path, "rb") as f:
-        raw = f.read()
-    magic = int.from_bytes(raw[0:4], "big")
-    if magic != 2051:
-        raise ValueError(f"{path}: bad IDX3 magic {magic:#x}")
-    n, rows, cols = (int.from_bytes(raw[o:o + 4], "big") for o in (4, 8, 12))
-    x = np.frombuffer(raw, dtype=np.uint8, offset=16, count=n * rows * cols)
-    return (x.astype(np.float32) / np.float32(255.0)).reshape(n, 1, rows, cols)
 
 
 def build_model():
@@ -85,65 +49,9 @@ def build_model():
     )
 
 
-def main():
-    torch.set_num_threads(ARGS.threads)
-    try:
-        torch.set_num_interop_threads(ARGS.threads)
-    except RuntimeError:
-        pass
-    torch.manual_seed(ARGS.seed)
-
-    mnist = os.path.join(ARGS.data_dir, "mnist")
-    x_train = torch.from_numpy(load_idx_images(os.path.join(mnist, "train-images-idx3-ubyte.gz"))[: ARGS.train_samples].copy())
-    x_test = torch.from_numpy(load_idx_images(os.path.join(mnist, "t10k-images-idx3-ubyte.gz")).copy())
-
-    print(json.dumps({
-        "kind": "versions",
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "numpy": np.__version__,
-        "torch_threads": torch.get_num_threads(),
-        "torch_interop_threads": torch.get_num_interop_threads(),
-        "mkldnn": bool(torch.backends.mkldnn.is_available()),
-        "mkl": bool(torch.backends.mkl.is_available()),
-        "openmp": bool(torch.backends.openmp.is_available()),
-        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-    }), flush=True)
-
-    model = build_model()
-    loss_fn = nn.MSELoss()  # mean over all elements
-    opt = torch.optim.Adam(model.parameters(), lr=ARGS.lr, eps=1e-8)
-    gen = torch.Generator().manual_seed(ARGS.seed)
-    n = x_train.shape[0]
-
-    model.train()
-    for epoch in range(1, ARGS.epochs + 1):
-        t0 = time.perf_counter()
-        order = torch.randperm(n, generator=gen)
-        total, seen = 0.0, 0
-        for start in range(0, n, ARGS.batch_size):
-            idx = order[start:start + ARGS.batch_size]
-            xb = x_train.index_select(0, idx)
-            opt.zero_grad(set_to_none=True)
-            loss = loss_fn(model(xb), xb)
-            loss.backward()
-            opt.step()
-            total += loss.item() * idx.numel()
-            seen += idx.numel()
-        train_seconds = time.perf_counter() - t0
-        print(json.dumps({"tool": "pytorch", "epoch": epoch, "train_seconds": train_seconds,
-                          "train_loss": total / seen}), flush=True)
-
-    model.eval()
-    sq, count = 0.0, 0
-    with torch.no_grad():
-        for start in range(0, x_test.shape[0], 1000):
-            xb = x_test[start:start + 1000]
-            sq += float(((model(xb) - xb) ** 2).double().sum())
-            count += xb.numel()
-    print(json.dumps({"tool": "pytorch", "kind": "final", "test_mse": sq / count,
-                      "n_train": int(n), "n_test": int(x_test.shape[0])}), flush=True)
+def test_sums(model, xb):
+    return {"test_mse": float(((model(xb) - xb) ** 2).double().sum())}
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(torch_ae.run(ARGS, build_model, nn.MSELoss(), test_sums, image_shape=(1, 28, 28)))

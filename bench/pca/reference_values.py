@@ -5,7 +5,6 @@ Run with the benchmark venv (see run.sh / requirements.txt):
     ~/.cache/aekit-bench/venv/bin/python bench/pca/reference_values.py > out.txt
 Prints everything at full precision (repr of float64 / float32 values).
 """
-import gzip
 import os
 import sys
 
@@ -13,6 +12,9 @@ import numpy as np
 import scipy
 import sklearn
 from sklearn.decomposition import PCA
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+import benchutil  # noqa: E402
 
 np.set_printoptions(precision=17, floatmode="unique", linewidth=120, threshold=10**6)
 
@@ -22,15 +24,6 @@ def show(name, value):
         print(f"{name} (dtype={value.dtype}, shape={value.shape}) =\n{np.array2string(value, separator=', ')}")
     else:
         print(f"{name} = {value!r}")
-
-
-def load_idx_images(path):
-    with gzip.open(path, "rb") as f:
-        raw = f.read()
-    assert int.from_bytes(raw[0:4], "big") == 2051
-    n, rows, cols = (int.from_bytes(raw[i:i + 4], "big") for i in (4, 8, 12))
-    data = np.frombuffer(raw, dtype=np.uint8, offset=16).reshape(n, rows * cols)
-    return data.astype(np.float32) / np.float32(255.0)
 
 
 print(f"# python {sys.version.split()[0]}, numpy {np.__version__}, scipy {scipy.__version__}, "
@@ -71,10 +64,9 @@ show("PCA(n_components=0.9, svd_solver='full').n_components_",
      int(PCA(n_components=0.9, svd_solver="full").fit(A).n_components_))
 
 # ---------------------------------------------------------------- 3. MNIST
-data_dir = os.environ.get("AEKIT_DATA") or os.path.join(
-    os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared", "data")
-Xtr = load_idx_images(os.path.join(data_dir, "mnist", "train-images-idx3-ubyte.gz"))
-Xte = load_idx_images(os.path.join(data_dir, "mnist", "t10k-images-idx3-ubyte.gz"))
+data_dir = benchutil.default_data_dir()
+Xtr = benchutil.load_mnist(data_dir, "train")
+Xte = benchutil.load_mnist(data_dir, "t10k")
 print(f"\n## 3. MNIST train {Xtr.shape} {Xtr.dtype}, test {Xte.shape}, pixels/255, PCA(n_components=50, svd_solver='full')")
 pm = PCA(n_components=50, svd_solver="full").fit(Xtr)
 cum = np.cumsum(pm.explained_variance_ratio_.astype(np.float64))

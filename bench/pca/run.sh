@@ -13,9 +13,8 @@
 # Needs a release build (cargo build --release); this script never builds.
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-repo_root="$(cd "$here/../.." && pwd)"
-cd "$repo_root"
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../common/lib.sh"
+here="$REPO_ROOT/bench/pca"
 
 AEKIT_DATA="${AEKIT_DATA:-../shared/data}"
 VENV="${AEKIT_BENCH_VENV:-$HOME/.cache/aekit-bench/venv}"
@@ -24,39 +23,19 @@ THREADS="${AEKIT_BENCH_THREADS:-2}"
 AEKIT_BIN="${AEKIT_BIN:-target/release/aekit}"
 COMPONENTS=50
 
-if [[ ! -x "$AEKIT_BIN" ]]; then
-    echo "error: aekit binary not found at $AEKIT_BIN (run: cargo build --release)" >&2
-    exit 1
-fi
-if [[ ! -f "$AEKIT_DATA/mnist/train-images-idx3-ubyte.gz" ]]; then
-    echo "error: MNIST not found in $AEKIT_DATA/mnist/ (set AEKIT_DATA)" >&2
-    exit 1
-fi
+require_aekit_bin "$AEKIT_BIN"
+require_mnist "$AEKIT_DATA" train-images-idx3-ubyte.gz
 
 # Pin threads for everything started from here on.
-export RAYON_NUM_THREADS="$THREADS" OMP_NUM_THREADS="$THREADS" OPENBLAS_NUM_THREADS="$THREADS" \
-       MKL_NUM_THREADS="$THREADS" BLIS_NUM_THREADS="$THREADS" NUMEXPR_NUM_THREADS="$THREADS" \
-       VECLIB_MAXIMUM_THREADS="$THREADS"
+pin_threads "$THREADS"
 
-# --- Python venv (outside the repository), reinstalled only when requirements.txt changes ---
-req="$here/requirements.txt"
-req_hash="$(sha256sum "$req" | cut -d' ' -f1)"
-stamp="$VENV/.aekit-bench-requirements.sha256"
-if [[ ! -x "$VENV/bin/python" ]]; then
-    echo "creating venv at $VENV" >&2
-    mkdir -p "$(dirname "$VENV")"
-    python3 -m venv "$VENV"
-fi
-if [[ "$(cat "$stamp" 2>/dev/null || true)" != "$req_hash" ]]; then
-    echo "installing pinned requirements into $VENV" >&2
-    "$VENV/bin/python" -m pip install -q --upgrade pip
-    "$VENV/bin/python" -m pip install -q -r "$req"
-    echo "$req_hash" > "$stamp"
-fi
+ensure_venv "$VENV" "$here/requirements.txt"
 PY="$VENV/bin/python"
+# The inline Python below imports bench/common/benchutil.py.
+export PYTHONPATH="$BENCH_COMMON${PYTHONPATH:+:$PYTHONPATH}"
 
-tmp="$(mktemp -d "${TMPDIR:-/tmp}/aekit-pca-bench.XXXXXX")"
-trap 'rm -rf "$tmp"' EXIT
+bench_tmpdir aekit-pca-bench
+tmp="$BENCH_TMP"
 results="$tmp/results.jsonl"
 : > "$results"
 
@@ -80,14 +59,14 @@ for solver in exact randomized; do
         echo "aekit $solver run $i done" >&2
     done
     "$PY" - "$solver" "$tmp/aekit_${solver}" "$RUNS" >> "$results" <<'EOF'
-import json, statistics, sys
+import json, sys
+import benchutil
 solver, d, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 runs = []
 for i in range(1, n + 1):
     with open(f"{d}/report_{i}.json") as f:
         runs.append(float(json.load(f)["fit_seconds"]))
-print(json.dumps({"tool": "aekit", "solver": solver, "median_s": statistics.median(runs),
-                  "min_s": min(runs), "max_s": max(runs), "runs": runs}))
+benchutil.print_json({"tool": "aekit", "solver": solver, **benchutil.summary(runs)})
 EOF
 done
 
@@ -96,22 +75,17 @@ done
     --components "$COMPONENTS" --solvers full,covariance_eigh,randomized | tee -a "$results" >&2
 
 # --- report ---
-cpu_model="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//' || echo unknown)"
-git_rev="$(git rev-parse --short HEAD 2>/dev/null || echo none)"
-"$PY" - "$results" "$(nproc)" "$cpu_model" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$git_rev" "$THREADS" "$RUNS" <<'EOF'
-import json, sys
+machine_info
+"$PY" - "$results" "$MACHINE_NPROC" "$MACHINE_CPU" "$RUN_DATE" "$GIT_REV" "$THREADS" "$RUNS" <<'EOF'
+import sys
+import benchutil
 path, nproc, cpu, date, rev, threads, runs = sys.argv[1:8]
 res, versions = {}, {}
-with open(path) as f:
-    for line in f:
-        line = line.strip()
-        if not line:
-            continue
-        o = json.loads(line)
-        if o.get("kind") == "versions":
-            versions = o
-        else:
-            res[(o["tool"], o["solver"])] = o
+for o in benchutil.read_jsonl(path):
+    if o.get("kind") == "versions":
+        versions = o
+    else:
+        res[(o["tool"], o["solver"])] = o
 
 print()
 print(f"## PCA fit time, MNIST train 60000x784 float32, 50 components")

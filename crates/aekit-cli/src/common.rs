@@ -5,12 +5,13 @@ use std::path::PathBuf;
 use aekit::data::{self, DataSource, FolderOptions, LoadOptions, Locations, Split};
 use anyhow::Result;
 
-#[derive(clap::Args, Debug, Clone)]
+/// Saved in a run's `config.json` (field `data`), so `--resume` can load the same data again.
+#[derive(clap::Args, Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct DataArgs {
     /// A built-in dataset (mnist, fashion-mnist, mnist-embedded), an image folder, a CSV file or
     /// an IDX file.
     #[arg(long)]
-    pub data: String,
+    pub data: Option<String>,
     /// Folder holding built-in datasets (e.g. DIR/mnist/); searched before $AEKIT_DATA and the cache.
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
@@ -47,9 +48,14 @@ fn parse_size(s: &str) -> Result<(u32, u32), String> {
 }
 
 impl DataArgs {
+    /// The `--data` value, which every command but `train --resume` requires.
+    pub fn name(&self) -> Result<&str> {
+        self.data.as_deref().ok_or_else(|| anyhow::Error::new(aekit::Error::InvalidArgument { name: "data", msg: "--data is required".into() }))
+    }
+
     /// Loads the data, printing where it came from unless `quiet`.
     pub fn load(&self, seed: u64, quiet: bool) -> Result<Split> {
-        let src = DataSource::parse(&self.data)?;
+        let src = DataSource::parse(self.name()?)?;
         let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
         let opts = LoadOptions {
             locations: Locations {

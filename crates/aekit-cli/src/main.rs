@@ -1,7 +1,9 @@
 //! The `aekit` program: parses arguments, calls the library, prints, and maps errors to exit
 //! codes (0 success, 2 bad input or usage, 1 internal or environmental failure).
 
+mod codes;
 mod common;
+mod config;
 mod demo;
 mod info;
 mod pca;
@@ -10,7 +12,7 @@ mod train;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "aekit", version, about = "Autoencoders, PCA and VAEs on your own data")]
+#[command(name = "aekit", version, about = "Autoencoders, PCA and VAEs on your own data", args_override_self = true)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -24,17 +26,33 @@ enum Command {
     Pca(pca::Args),
     /// Train an autoencoder (linear, dense, conv) and write a run folder.
     Train(train::Args),
+    /// Reconstruct a dataset with a trained run: grid, per-sample errors, summary.
+    Reconstruct(codes::ReconstructArgs),
+    /// Export the latent vectors of a dataset (CSV or NPY).
+    Encode(codes::EncodeArgs),
+    /// Decode latent vectors (CSV or NPY) into images or rows.
+    Decode(codes::DecodeArgs),
     /// Load a dataset and print its shape, labels and origin.
     Info(info::Args),
 }
 
 fn main() {
-    let cli = Cli::parse();
+    let args = match config::expand(std::env::args().collect()) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::exit(2);
+        }
+    };
+    let cli = Cli::parse_from(args);
     let result = match cli.command {
         Command::Demo(a) => demo::run(a),
         Command::Pca(a) => pca::run(a),
         Command::Info(a) => info::run(a),
         Command::Train(a) => train::run(a),
+        Command::Reconstruct(a) => codes::reconstruct(a),
+        Command::Encode(a) => codes::encode(a),
+        Command::Decode(a) => codes::decode(a),
     };
     if let Err(err) = result {
         eprintln!("error: {err:#}");

@@ -41,7 +41,7 @@ pub fn run(a: Args) -> Result<()> {
         SolverArg::Randomized => Solver::Randomized,
     };
     let opts = Options { components: a.components, solver, seed: a.seed, ..Options::default() };
-    let report = pca_compression::run(&split, &a.data.data, &opts, &a.out)?;
+    let report = pca_compression::run(&split, a.data.name()?, &opts, &a.out)?;
     if !a.quiet {
         print_table(&report);
         println!("wrote {}", a.out.display());

@@ -7,6 +7,7 @@ use aekit::loss::Loss;
 use aekit::models::conv::ConvAeConfig;
 use aekit::models::dense::DenseAeConfig;
 use aekit::models::linear::LinearAeConfig;
+use aekit::models::sparse::SparseAeConfig;
 use aekit::models::{Activation, ModelConfig, Output};
 use aekit::train::{EpochStats, Observer, TrainConfig};
 use anyhow::Result;
@@ -15,13 +16,17 @@ use crate::common::DataArgs;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    #[arg(long, value_enum)]
-    pub model: ModelArg,
+    #[arg(long, value_enum, required_unless_present = "resume")]
+    pub model: Option<ModelArg>,
+    /// Continue the interrupted run in this folder from its last checkpoint (model, optimizer,
+    /// data and settings from its config.json; --epochs may extend it).
+    #[arg(long, conflicts_with = "model")]
+    pub resume: Option<PathBuf>,
     #[command(flatten)]
     pub data: DataArgs,
     /// Run folder for config.json, model.safetensors, metrics.csv, figures and report.json.
-    #[arg(long)]
-    pub out: PathBuf,
+    #[arg(long, required_unless_present = "resume")]
+    pub out: Option<PathBuf>,
     /// Latent size (linear, dense; for conv it adds a dense bottleneck).
     #[arg(long)]
     pub latent: Option<usize>,
@@ -39,12 +44,23 @@ pub struct Args {
     /// Output activation (default sigmoid; linear is always identity).
     #[arg(long, value_enum)]
     pub output: Option<OutputArg>,
-    #[arg(long, default_value_t = 10)]
-    pub epochs: usize,
+    /// Weight of the sparse model's L1 penalty on the code.
+    #[arg(long)]
+    pub l1: Option<f64>,
+    /// Epochs (default 10; with --resume, the new total).
+    #[arg(long)]
+    pub epochs: Option<usize>,
     #[arg(long, default_value_t = 128)]
     pub batch_size: usize,
-    #[arg(long, default_value_t = 1e-3)]
-    pub lr: f64,
+    /// Adam learning rate (default 1e-3; with --resume it overrides the run's).
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Hold out this fraction of the training set for validation (default: validate on the test set).
+    #[arg(long, default_value_t = 0.0)]
+    pub val_fraction: f64,
+    /// Early stopping: stop after this many epochs without a better validation loss.
+    #[arg(long)]
+    pub patience: Option<usize>,
     #[arg(long, default_value_t = 0.0)]
     pub weight_decay: f64,
     #[arg(long, default_value_t = 0)]
@@ -61,6 +77,7 @@ pub enum ModelArg {
     Linear,
     Dense,
     Conv,
+    Sparse,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -99,7 +116,7 @@ impl DeviceArg {
     }
 }
 
-fn model_config(a: &Args, input: aekit::data::SampleShape) -> ModelConfig {
+fn model_config(a: &Args, model: ModelArg, input: aekit::data::SampleShape) -> ModelConfig {
     let activation = a.activation.map(|x| match x {
         ActivationArg::Relu => Activation::Relu,
         ActivationArg::Sigmoid => Activation::Sigmoid,
@@ -113,18 +130,24 @@ fn model_config(a: &Args, input: aekit::data::SampleShape) -> ModelConfig {
         OutputArg::Sigmoid => Output::Sigmoid,
         OutputArg::Identity => Output::Identity,
     });
-    match a.model {
+    let dense = || {
+        let mut c = DenseAeConfig::new(input);
+        if let Some(h) = &a.hidden {
+            c.hidden = h.clone();
+        }
+        c.latent = a.latent.unwrap_or(c.latent);
+        c.activation = activation.unwrap_or(c.activation);
+        c.loss = loss.unwrap_or(c.loss);
+        c.output = output.unwrap_or(c.output);
+        c
+    };
+    match model {
         ModelArg::Linear => ModelConfig::Linear(LinearAeConfig::new(input, a.latent.unwrap_or(32))),
-        ModelArg::Dense => {
-            let mut c = DenseAeConfig::new(input);
-            if let Some(h) = &a.hidden {
-                c.hidden = h.clone();
-            }
-            c.latent = a.latent.unwrap_or(c.latent);
-            c.activation = activation.unwrap_or(c.activation);
-            c.loss = loss.unwrap_or(c.loss);
-            c.output = output.unwrap_or(c.output);
-            ModelConfig::Dense(c)
+        ModelArg::Dense => ModelConfig::Dense(dense()),
+        ModelArg::Sparse => {
+            let mut c = SparseAeConfig::new(dense());
+            c.l1 = a.l1.unwrap_or(c.l1);
+            ModelConfig::Sparse(c)
         }
         ModelArg::Conv => {
             let mut c = ConvAeConfig::new(input);
@@ -177,8 +200,8 @@ impl Observer for Progress {
         }
         if !self.quiet {
             eprintln!(
-                "epoch {:>3}: train loss {:.5}, test loss {:.5}, test MSE/pixel {:.5}, {:.1} s",
-                s.epoch, s.train_loss, s.test_loss, s.test_mse, s.seconds
+                "epoch {:>3}: train loss {:.5}, validation loss {:.5}, validation MSE/pixel {:.5}, {:.1} s",
+                s.epoch, s.train_loss, s.val_loss, s.val_mse, s.seconds
             );
         }
     }
@@ -186,16 +209,45 @@ impl Observer for Progress {
 
 pub fn run(a: Args) -> Result<()> {
     let device = a.device.backend().device()?;
-    let split = a.data.load(a.seed, a.quiet)?;
-    let model_cfg = model_config(&a, split.train.shape());
-    let cfg = TrainConfig::new()
-        .with_epochs(a.epochs)
-        .with_batch_size(a.batch_size)
-        .with_lr(a.lr)
-        .with_weight_decay(a.weight_decay)
-        .with_seed(a.seed);
     let mut progress = Progress::new(a.quiet);
-    let (_, report) = aekit::tasks::reconstruct::run(&model_cfg, &cfg, &split, &a.data.data, &device, &a.out, &mut progress)?;
+    let (out, report) = match (&a.resume, a.model) {
+        (Some(run), _) => {
+            // The data of the interrupted run, unless --data names other data.
+            let data: DataArgs = match &a.data.data {
+                Some(_) => a.data.clone(),
+                None => {
+                    let (_, _, data) = aekit::train::run::read_config(run)?;
+                    let saved = data.get("args").cloned().unwrap_or_default();
+                    serde_json::from_value(saved).map_err(|e| {
+                        anyhow::Error::new(aekit::Error::InvalidArgument {
+                            name: "resume",
+                            msg: format!("{}: no data settings to resume with ({e}); pass --data", run.join("config.json").display()),
+                        })
+                    })?
+                }
+            };
+            let split = data.load(a.seed, a.quiet)?;
+            let (_, report) = aekit::tasks::reconstruct::resume(run, &split, &device, a.epochs, a.lr, &mut progress)?;
+            (run.clone(), report)
+        }
+        (None, Some(model)) => {
+            let out = a.out.clone().expect("clap requires --out without --resume");
+            let split = a.data.load(a.seed, a.quiet)?;
+            let model_cfg = model_config(&a, model, split.train.shape());
+            let mut cfg = TrainConfig::new()
+                .with_batch_size(a.batch_size)
+                .with_weight_decay(a.weight_decay)
+                .with_seed(a.seed)
+                .with_val_fraction(a.val_fraction)
+                .with_patience(a.patience);
+            cfg.epochs = a.epochs.unwrap_or(cfg.epochs);
+            cfg.lr = a.lr.unwrap_or(cfg.lr);
+            let data = serde_json::json!({ "data": a.data.name()?, "args": a.data });
+            let (_, report) = aekit::tasks::reconstruct::run(&model_cfg, &cfg, &split, &data, &device, &out, &mut progress)?;
+            (out, report)
+        }
+        (None, None) => unreachable!("clap requires --model or --resume"),
+    };
     if !a.quiet {
         println!(
             "{}: test MSE/pixel {:.5} (PSNR {:.2} dB, pixels in [0, 1]), test loss {:.5} ({}){}",
@@ -206,10 +258,13 @@ pub fn run(a: Args) -> Result<()> {
             report.loss,
             report.test_bce.map(|b| format!(", test BCE/pixel {b:.5}")).unwrap_or_default()
         );
+        if report.stopped_early {
+            println!("stopped early after epoch {} (best validation loss at epoch {})", report.epochs.len(), report.best_epoch);
+        }
         if let Some(extra) = &report.extra {
             println!("{}", serde_json::to_string_pretty(extra)?);
         }
-        println!("wrote {}", a.out.display());
+        println!("wrote {}", out.display());
     }
     Ok(())
 }

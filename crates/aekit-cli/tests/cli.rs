@@ -509,7 +509,7 @@ fn training_writes_a_complete_run_folder() {
     }
     let csv = std::fs::read_to_string(t.path().join("run/metrics.csv")).unwrap();
     assert_eq!(csv.lines().count(), 3, "{csv}");
-    assert!(csv.starts_with("epoch,train_loss,test_loss,test_mse,train_seconds"));
+    assert!(csv.starts_with("epoch,train_loss,val_loss,val_mse,train_seconds"));
     let r = report(&t.path().join("run/report.json"));
     let mse = r["test_mse"].as_f64().unwrap();
     // Predicting the training set's mean image gives 0.0636 on these 200 test images; two
@@ -558,4 +558,144 @@ fn missing_gpu_backend_is_a_usage_error() {
         return;
     }
     assert_bad_input(&o, "Cuda", &["-p aekit-cli --features cuda"]);
+}
+
+// ---------- resume, NaN, validation, using a run ----------
+
+fn train_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let mut v = vec!["train", "--data", "mnist-embedded", "--train-samples", "1000", "--test-samples", "300", "--quiet"];
+    v.extend_from_slice(extra);
+    v
+}
+
+fn metrics_values(path: &Path) -> Vec<String> {
+    // Everything but the timing column.
+    std::fs::read_to_string(path).unwrap().lines().map(|l| l.split(',').take(4).collect::<Vec<_>>().join(",")).collect()
+}
+
+#[test]
+fn resumed_run_matches_uninterrupted_run() {
+    let t = tempfile::tempdir().unwrap();
+    let o = aekit(t.path(), &train_args(&["--model", "dense", "--epochs", "3", "--out", "full"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = aekit(t.path(), &train_args(&["--model", "dense", "--epochs", "1", "--out", "part"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    // --resume takes model, settings and data from the run's config.json.
+    let o = aekit(t.path(), &["train", "--resume", "part", "--epochs", "3", "--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(metrics_values(&t.path().join("full/metrics.csv")), metrics_values(&t.path().join("part/metrics.csv")));
+    let (a, b) = (report(&t.path().join("full/report.json")), report(&t.path().join("part/report.json")));
+    assert_eq!(a["test_mse"], b["test_mse"]);
+    assert!(t.path().join("part/reconstruction_3.png").is_file());
+}
+
+#[test]
+fn nan_loss_stops_training_and_keeps_the_last_checkpoint() {
+    let t = tempfile::tempdir().unwrap();
+    let o = aekit(t.path(), &train_args(&["--model", "linear", "--latent", "8", "--epochs", "1", "--out", "run"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let weights = std::fs::read(t.path().join("run/model.safetensors")).unwrap();
+    // An absurd learning rate makes the weights overflow during epoch 2.
+    let o = aekit(t.path(), &["train", "--resume", "run", "--epochs", "2", "--lr", "1e30", "--quiet"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("at epoch 2") && err.contains("last good checkpoint (epoch 1"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(std::fs::read(t.path().join("run/model.safetensors")).unwrap(), weights);
+    assert!(t.path().join("run/checkpoint/epoch-1/optimizer.bpk").is_file());
+}
+
+#[test]
+fn validation_split_and_early_stopping() {
+    let t = tempfile::tempdir().unwrap();
+    // A learning rate this high makes the validation loss stall quickly.
+    let o = aekit(
+        t.path(),
+        &train_args(&["--model", "linear", "--latent", "8", "--epochs", "60", "--lr", "0.05", "--val-fraction", "0.1", "--patience", "2", "--out", "run"]),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = report(&t.path().join("run/report.json"));
+    assert_eq!(r["n_val"].as_u64(), Some(100));
+    assert_eq!(r["n_train"].as_u64(), Some(900));
+    assert!(r["validation"].as_str().unwrap().contains("10% of the training set"));
+    assert_eq!(r["stopped_early"].as_bool(), Some(true), "{r}");
+    let epochs = r["epochs"].as_array().unwrap().len() as u64;
+    assert_eq!(epochs, r["best_epoch"].as_u64().unwrap() + 2);
+    assert!(std::fs::read_to_string(t.path().join("run/metrics.csv")).unwrap().starts_with("epoch,train_loss,val_loss,val_mse,train_seconds"));
+}
+
+#[test]
+fn encode_decode_reconstruct_a_run() {
+    let t = tempfile::tempdir().unwrap();
+    let o = aekit(t.path(), &train_args(&["--model", "sparse", "--latent", "16", "--epochs", "1", "--out", "run"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let data = ["--data", "mnist-embedded", "--test-samples", "300", "--quiet"];
+    fn with<'a>(cmd: &[&'a str], data: &[&'a str]) -> Vec<&'a str> {
+        let mut v: Vec<&str> = cmd.to_vec();
+        v.extend_from_slice(data);
+        v
+    }
+    let o = aekit(t.path(), &with(&["encode", "--run", "run", "--out", "z.csv"], &data));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let csv = std::fs::read_to_string(t.path().join("z.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 301);
+    assert!(csv.lines().next().unwrap().ends_with("z15,label"));
+    assert!(csv.lines().nth(1).unwrap().ends_with(",7"), "first test label is 7");
+    let o = aekit(t.path(), &with(&["encode", "--run", "run", "--out", "z.npy"], &data));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(t.path().join("z_labels.npy").is_file());
+    let o = aekit(t.path(), &["decode", "--run", "run", "--latents", "z.npy", "--out", "dec", "--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(t.path().join("dec/decoded.png").is_file() && t.path().join("dec/decoded_0299.png").is_file());
+    let o = aekit(t.path(), &with(&["reconstruct", "--run", "run", "--out", "rec"], &data));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let errors = std::fs::read_to_string(t.path().join("rec/errors.csv")).unwrap();
+    assert_eq!(errors.lines().count(), 301);
+    // The mean of the per-sample errors is the test MSE the training report gave.
+    let (rec, trained) = (report(&t.path().join("rec/report.json")), report(&t.path().join("run/report.json")));
+    let (a, b) = (rec["mse"].as_f64().unwrap(), trained["test_mse"].as_f64().unwrap());
+    assert!((a - b).abs() < 1e-6 * b.max(1.0), "{a} vs {b}");
+    assert!(t.path().join("rec/reconstruction.png").is_file());
+}
+
+#[test]
+fn mismatched_runs_and_data_are_exit_2() {
+    let t = tempfile::tempdir().unwrap();
+    let o = aekit(t.path(), &train_args(&["--model", "linear", "--latent", "8", "--epochs", "1", "--out", "run"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Latent vectors of the wrong width.
+    std::fs::write(t.path().join("z.csv"), "z0,z1\n0.5,0.25\n").unwrap();
+    let o = aekit(t.path(), &["decode", "--run", "run", "--latents", "z.csv", "--out", "dec"]);
+    assert_bad_input(&o, "z.csv", &["2 values", "has 8"]);
+    // Data of another shape.
+    std::fs::write(t.path().join("t.csv"), "a,b\n1,2\n3,4\n5,6\n7,8\n9,10\n").unwrap();
+    let o = aekit(t.path(), &["reconstruct", "--run", "run", "--data", "t.csv", "--out", "rec"]);
+    assert_bad_input(&o, "1x28x28 image", &["2 features"]);
+    // A config.json that disagrees with the weights.
+    let cfg = std::fs::read_to_string(t.path().join("run/config.json")).unwrap();
+    std::fs::write(t.path().join("run/config.json"), cfg.replace("\"latent\": 8", "\"latent\": 9")).unwrap();
+    let o = aekit(t.path(), &["encode", "--run", "run", "--data", "mnist-embedded", "--out", "z2.csv"]);
+    assert_bad_input(&o, "model.safetensors", &["weights do not match config.json", "[784, 8]", "[784, 9]"]);
+    assert!(!t.path().join("z2.csv").exists());
+    let o = aekit(t.path(), &["encode", "--run", "run", "--data", "mnist-embedded", "--out", "z.parquet"]);
+    assert_bad_input(&o, "z.parquet", &["Parquet is not supported"]);
+}
+
+#[test]
+fn config_file_supplies_options_and_the_command_line_wins() {
+    let t = tempfile::tempdir().unwrap();
+    std::fs::write(
+        t.path().join("cfg.json"),
+        r#"{"model": "dense", "data": "mnist-embedded", "train_samples": 500, "test_samples": 100, "hidden": [64], "latent": 4, "epochs": 3, "quiet": true}"#,
+    )
+    .unwrap();
+    let o = aekit(t.path(), &["train", "--config", "cfg.json", "--epochs", "1", "--out", "run"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let cfg = report(&t.path().join("run/config.json"));
+    assert_eq!(cfg["model"]["hidden"], serde_json::json!([64]));
+    assert_eq!(cfg["model"]["latent"].as_u64(), Some(4));
+    assert_eq!(cfg["train"]["epochs"].as_u64(), Some(1));
+    std::fs::write(t.path().join("bad.json"), "{\"epochs\": ").unwrap();
+    let o = aekit(t.path(), &["train", "--config", "bad.json", "--out", "run2"]);
+    assert_bad_input(&o, "bad.json", &["not valid JSON"]);
 }

@@ -42,7 +42,8 @@ pub fn run(out: &Path, device: &burn::prelude::Device, observer: &mut dyn Observ
     let mut runs = Vec::new();
     for (model, train) in demo_models(split.train.shape()) {
         let dir = format!("autoencoders/{}", model.name());
-        let (_, report) = reconstruct::run(&model, &train, &split, EMBEDDED_DESCRIPTION, device, &out.join(&dir), observer)?;
+        let data = serde_json::json!({ "data": "mnist-embedded" });
+        let (_, report) = reconstruct::run(&model, &train, &split, &data, device, &out.join(&dir), observer)?;
         runs.push((report, dir));
     }
     sections.push(reconstruct::html_section(&runs));

@@ -6,6 +6,7 @@ pub mod csv;
 pub mod dataset;
 pub mod folder;
 pub mod idx;
+pub mod latents;
 
 use std::path::{Path, PathBuf};
 

@@ -8,6 +8,7 @@
 pub mod conv;
 pub mod dense;
 pub mod linear;
+pub mod sparse;
 
 use burn::prelude::*;
 use burn::tensor::activation::sigmoid;
@@ -100,6 +101,7 @@ pub enum ModelConfig {
     Linear(linear::LinearAeConfig),
     Dense(dense::DenseAeConfig),
     Conv(conv::ConvAeConfig),
+    Sparse(sparse::SparseAeConfig),
 }
 
 impl ModelConfig {
@@ -109,6 +111,7 @@ impl ModelConfig {
             ModelConfig::Linear(_) => "linear",
             ModelConfig::Dense(_) => "dense",
             ModelConfig::Conv(_) => "conv",
+            ModelConfig::Sparse(_) => "sparse",
         }
     }
 
@@ -118,6 +121,7 @@ impl ModelConfig {
             ModelConfig::Linear(c) => c.input,
             ModelConfig::Dense(c) => c.input,
             ModelConfig::Conv(c) => c.input,
+            ModelConfig::Sparse(c) => c.dense.input,
         }
     }
 
@@ -127,6 +131,7 @@ impl ModelConfig {
             ModelConfig::Linear(c) => c.validate(),
             ModelConfig::Dense(c) => c.validate(),
             ModelConfig::Conv(c) => c.validate(),
+            ModelConfig::Sparse(c) => c.validate(),
         }
     }
 
@@ -138,6 +143,7 @@ impl ModelConfig {
             ModelConfig::Linear(c) => Model::Linear(c.init(device)),
             ModelConfig::Dense(c) => Model::Dense(c.init(device)),
             ModelConfig::Conv(c) => Model::Conv(c.init(device)),
+            ModelConfig::Sparse(c) => Model::Sparse(c.init(device)),
         })
     }
 
@@ -160,6 +166,7 @@ pub enum Model {
     Linear(linear::LinearAe),
     Dense(dense::DenseAe),
     Conv(conv::ConvAe),
+    Sparse(sparse::SparseAe),
 }
 
 impl Model {
@@ -168,6 +175,7 @@ impl Model {
             Model::Linear(m) => m,
             Model::Dense(m) => m,
             Model::Conv(m) => m,
+            Model::Sparse(m) => m,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Applications, one file each. Each returns a serializable report and can describe itself as a
 //! section of the demo's HTML page.
 
+pub mod codes;
 pub mod pca_compression;
 pub mod reconstruct;

@@ -50,21 +50,42 @@ pub fn compare_with_pca(model: &Model, split: &Split, ae_test_mse: f64) -> Resul
     }))
 }
 
-/// Trains, adds model-specific comparisons, and writes `report.json` into the run folder.
+/// Adds model-specific comparisons and writes `report.json` into the run folder.
+fn finish(model: &Model, mut report: TrainReport, split: &Split, out: &Path) -> Result<TrainReport> {
+    if let Some(c) = compare_with_pca(model, split, report.test_mse)? {
+        report.extra = Some(serde_json::json!({ "pca_comparison": c }));
+    }
+    crate::io::write_json(&out.join("report.json"), &report)?;
+    Ok(report)
+}
+
+/// Trains a fresh model and writes the whole run folder, report included. `data` records where
+/// the data came from (saved in `config.json`, with at least a `"data"` name).
 pub fn run(
     model_cfg: &ModelConfig,
     cfg: &TrainConfig,
     split: &Split,
-    data_name: &str,
+    data: &serde_json::Value,
     device: &Device,
     out: &Path,
     observer: &mut dyn Observer,
 ) -> Result<(Model, TrainReport)> {
-    let (model, mut report) = train::train(model_cfg, cfg, split, data_name, device, out, observer)?;
-    if let Some(c) = compare_with_pca(&model, split, report.test_mse)? {
-        report.extra = Some(serde_json::json!({ "pca_comparison": c }));
-    }
-    crate::io::write_json(&out.join("report.json"), &report)?;
+    let (model, report) = train::train(model_cfg, cfg, split, data, device, out, observer)?;
+    let report = finish(&model, report, split, out)?;
+    Ok((model, report))
+}
+
+/// Continues an interrupted run (see [`train::resume`]) and rewrites its report.
+pub fn resume(
+    out: &Path,
+    split: &Split,
+    device: &Device,
+    epochs: Option<usize>,
+    lr: Option<f64>,
+    observer: &mut dyn Observer,
+) -> Result<(Model, TrainReport)> {
+    let (model, _, report) = train::resume(out, split, device, epochs, lr, observer)?;
+    let report = finish(&model, report, split, out)?;
     Ok((model, report))
 }
 

@@ -33,23 +33,55 @@ pub struct TrainConfig {
     /// Adam's epsilon; 1e-8 as in PyTorch and Keras (Burn's default is 1e-5).
     #[config(default = 1e-8)]
     pub adam_epsilon: f64,
-    /// Seeds the weights and the shuffling.
+    /// Seeds the weights, the shuffling and the validation split.
     #[config(default = 0)]
     pub seed: u64,
     #[config(default = true)]
     pub shuffle: bool,
+    /// Hold out this fraction of the training set for validation; 0 validates on the test set.
+    #[config(default = 0.0)]
+    pub val_fraction: f64,
+    /// Stop when the validation loss has not improved for this many epochs.
+    #[config(default = "None")]
+    pub patience: Option<usize>,
+}
+
+impl TrainConfig {
+    fn validate(&self) -> Result<()> {
+        if self.batch_size == 0 || self.epochs == 0 {
+            return Err(Error::arg("training", format!("batch size {} and epochs {} must be positive", self.batch_size, self.epochs)));
+        }
+        if !(self.lr > 0.0 && self.lr.is_finite()) {
+            return Err(Error::arg("lr", format!("{}: expected a positive learning rate", self.lr)));
+        }
+        if !(0.0..1.0).contains(&self.val_fraction) {
+            return Err(Error::arg("val fraction", format!("{}: expected 0 (use the test set) or a fraction in (0, 1)", self.val_fraction)));
+        }
+        if self.patience == Some(0) {
+            return Err(Error::arg("patience", "0: expected at least 1 epoch"));
+        }
+        Ok(())
+    }
+
+    fn optimizer(&self) -> burn::optim::ModuleOptimizer {
+        let mut adam = AdamConfig::new().with_epsilon(self.adam_epsilon as f32);
+        if self.weight_decay > 0.0 {
+            adam = adam.with_weight_decay(Some(burn::optim::decay::WeightDecayConfig::new(self.weight_decay as f32)));
+        }
+        adam.init()
+    }
 }
 
 /// Figures of one epoch.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct EpochStats {
     pub epoch: usize,
     /// Mean training objective per value over the epoch's batches (weighted by batch size).
     pub train_loss: f64,
-    /// The same objective on the test set, after the epoch.
-    pub test_loss: f64,
-    /// Mean squared error per value on the test set.
-    pub test_mse: f64,
+    /// The same objective on the validation set, after the epoch.
+    pub val_loss: f64,
+    /// Mean squared error per value on the validation set.
+    pub val_mse: f64,
     /// Wall-clock seconds of the training steps alone (what speed benchmarks compare).
     pub train_seconds: f64,
     /// Wall-clock seconds of the whole epoch, evaluation and checkpoint included.
@@ -116,15 +148,22 @@ pub fn reconstruct_head(model: &Model, ds: &Dataset, device: &Device, n: usize) 
     model.reconstruct(batch_tensor(ds, &idx, device)).into_data().try_into_vec_as::<f32>().unwrap_or_default()
 }
 
-/// What [`train`] returns and writes to `report.json`.
+/// What training returns and writes to `report.json`.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct TrainReport {
     pub model: String,
     pub data: String,
     pub n_train: usize,
+    pub n_val: usize,
     pub n_test: usize,
+    /// What the validation figures were computed on.
+    pub validation: String,
     pub epochs: Vec<EpochStats>,
-    /// Mean squared error per pixel on the test set (data in [0, 1]).
+    /// Epoch with the lowest validation loss.
+    pub best_epoch: usize,
+    /// Whether early stopping ended training before the configured epochs.
+    pub stopped_early: bool,
+    /// Mean squared error per pixel on the test set (data in [0, 1]), with the final weights.
     pub test_mse: f64,
     /// 10 log10(1 / test_mse): PSNR in dB for pixel range [0, 1].
     pub test_psnr_db: f64,
@@ -134,63 +173,138 @@ pub struct TrainReport {
     pub loss: String,
     /// Binary cross-entropy per pixel on the test set (sigmoid-output models).
     pub test_bce: Option<f64>,
+    /// Seconds of training steps over all epochs (resumed runs included).
     pub train_seconds: f64,
     /// Model-specific comparisons (the linear model's PCA comparison).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extra: Option<serde_json::Value>,
 }
 
-/// Trains `model_cfg` on `split.train`, evaluating on `split.test` after every epoch, and writes
-/// the run folder `out` (see [`run`]). Returns the trained model (inference form) and the report.
+/// Where training starts: fresh weights, or a checkpoint of an interrupted run.
+struct Start {
+    model: Model,
+    optim: burn::optim::ModuleOptimizer,
+    history: Vec<EpochStats>,
+}
+
+/// Trains `model_cfg` on `split.train` and writes the run folder `out` (see [`run`]): the
+/// configuration first, then after every epoch a checkpoint (weights, optimizer state, history),
+/// `metrics.csv`, `loss.png` and `reconstruction_EPOCH.png`. Returns the trained model
+/// (inference form) and the report (not yet written).
 pub fn train(
     model_cfg: &ModelConfig,
     cfg: &TrainConfig,
     split: &Split,
-    data_name: &str,
+    data: &serde_json::Value,
     device: &Device,
     out: &Path,
     observer: &mut dyn Observer,
 ) -> Result<(Model, TrainReport)> {
     model_cfg.check_data(split.train.shape())?;
     model_cfg.check_data(split.test.shape())?;
-    if cfg.batch_size == 0 || cfg.epochs == 0 {
-        return Err(Error::arg("training", format!("batch size {} and epochs {} must be positive", cfg.batch_size, cfg.epochs)));
-    }
-    if !(cfg.lr > 0.0 && cfg.lr.is_finite()) {
-        return Err(Error::arg("lr", format!("{}: expected a positive learning rate", cfg.lr)));
-    }
-    run::write_config(out, model_cfg, cfg)?;
-
+    cfg.validate()?;
+    run::write_config(out, model_cfg, cfg, data)?;
+    run::clear_checkpoints(out)?;
     device.seed(cfg.seed);
-    let ad = device.clone().autodiff();
-    let mut model = model_cfg.init(&ad)?;
-    let mut adam = AdamConfig::new().with_epsilon(cfg.adam_epsilon as f32);
-    if cfg.weight_decay > 0.0 {
-        adam = adam.with_weight_decay(Some(burn::optim::decay::WeightDecayConfig::new(cfg.weight_decay as f32)));
-    }
-    let mut optim = adam.init();
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(cfg.seed);
-    let n = split.train.len();
-    let mut order: Vec<usize> = (0..n).collect();
-    let mut history: Vec<EpochStats> = Vec::new();
-    let t_all = Instant::now();
+    let start = Start { model: model_cfg.init(&device.clone().autodiff())?, optim: cfg.optimizer(), history: Vec::new() };
+    fit(model_cfg, cfg, split, data, device, out, observer, start)
+}
 
-    for epoch in 1..=cfg.epochs {
-        let t0 = Instant::now();
-        if cfg.shuffle {
-            order.shuffle(&mut rng);
+/// Continues the run in `out` from its last checkpoint, with the configuration saved there
+/// (`epochs` may extend it; `lr` may override it, which gives up exact reproducibility).
+pub fn resume(
+    out: &Path,
+    split: &Split,
+    device: &Device,
+    epochs: Option<usize>,
+    lr: Option<f64>,
+    observer: &mut dyn Observer,
+) -> Result<(Model, ModelConfig, TrainReport)> {
+    let (model_cfg, mut cfg, data) = run::read_config(out)?;
+    model_cfg.check_data(split.train.shape())?;
+    model_cfg.check_data(split.test.shape())?;
+    if let Some(e) = epochs {
+        cfg.epochs = e;
+    }
+    if let Some(lr) = lr {
+        cfg.lr = lr;
+    }
+    cfg.validate()?;
+    let (dir, history) = run::latest_checkpoint(out)?;
+    let ad = device.clone().autodiff();
+    let model = weights::load(model_cfg.init(&ad)?, &dir.join("model.safetensors"))?;
+    let optim_path = dir.join("optimizer.bpk");
+    let optim = cfg
+        .optimizer()
+        .load(&optim_path)
+        .map_err(|e| Error::input(&optim_path, format!("cannot read the optimizer state: {e}")))?;
+    let (model, report) = fit(&model_cfg, &cfg, split, &data, device, out, observer, Start { model, optim, history })?;
+    Ok((model, model_cfg, report))
+}
+
+/// The shuffling order of an epoch depends only on the seed and the epoch number, so a resumed
+/// run sees the same batches as an uninterrupted one.
+fn epoch_order(n: usize, seed: u64, epoch: usize, shuffle: bool) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
+    if shuffle {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        rng.set_stream(epoch as u64);
+        order.shuffle(&mut rng);
+    }
+    order
+}
+
+fn best(history: &[EpochStats]) -> Option<&EpochStats> {
+    history.iter().min_by(|a, b| a.val_loss.partial_cmp(&b.val_loss).unwrap_or(std::cmp::Ordering::Equal))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn fit(
+    model_cfg: &ModelConfig,
+    cfg: &TrainConfig,
+    split: &Split,
+    data: &serde_json::Value,
+    device: &Device,
+    out: &Path,
+    observer: &mut dyn Observer,
+    start: Start,
+) -> Result<(Model, TrainReport)> {
+    let Start { mut model, mut optim, mut history } = start;
+    let ad = device.clone().autodiff();
+    let holdout;
+    let (train_set, val_set, validation) = if cfg.val_fraction > 0.0 {
+        holdout = split.train.split(cfg.val_fraction, cfg.seed)?;
+        let v = format!("a seeded {:.0}% of the training set ({} samples)", cfg.val_fraction * 100.0, holdout.test.len());
+        (&holdout.train, &holdout.test, v)
+    } else {
+        (&split.train, &split.test, "the test set".to_string())
+    };
+    let n = train_set.len();
+    let stop = |h: &[EpochStats]| match (cfg.patience, best(h)) {
+        (Some(p), Some(b)) => h.last().is_some_and(|l| l.epoch >= b.epoch + p),
+        _ => false,
+    };
+    let mut stopped_early = stop(&history);
+
+    for epoch in history.len() + 1..=cfg.epochs {
+        if stopped_early {
+            break;
         }
+        let t0 = Instant::now();
         observer.epoch_start(epoch, cfg.epochs, n);
         let (mut sum, mut seen) = (0.0f64, 0usize);
-        for (b, idx) in order.chunks(cfg.batch_size).enumerate() {
-            let x = batch_tensor(&split.train, idx, &ad);
+        for (b, idx) in epoch_order(n, cfg.seed, epoch, cfg.shuffle).chunks(cfg.batch_size).enumerate() {
+            let x = batch_tensor(train_set, idx, &ad);
             let loss = model.loss(x.clone(), x);
             let value = loss.clone().into_scalar::<f32>() as f64;
             if !value.is_finite() {
                 return Err(Error::Numerical(format!(
-                    "the training loss became {value} at epoch {epoch}, batch {}; the last good checkpoint ({}) is kept. Try a smaller --lr.",
+                    "the training loss became {value} at epoch {epoch}, batch {}; the last good checkpoint ({}) is kept. Try a smaller learning rate.",
                     b + 1,
-                    out.join("model.safetensors").display()
+                    match epoch {
+                        1 => "none yet".to_string(),
+                        e => format!("epoch {}, in {}", e - 1, out.display()),
+                    }
                 )));
             }
             let grads = GradientsParams::from_grads(loss.backward(), &model);
@@ -201,34 +315,31 @@ pub fn train(
         }
         let train_seconds = t0.elapsed().as_secs_f64();
         let valid = model.valid();
-        let eval = evaluate(&valid, &split.test, device, 1000);
-        history.push(EpochStats {
-            epoch,
-            train_loss: sum / seen as f64,
-            test_loss: eval.loss,
-            test_mse: eval.mse,
-            train_seconds,
-            seconds: 0.0,
-        });
-        run::write_epoch(out, &valid, split, device, &history)?;
-        let last = history.last_mut().expect("pushed above");
-        last.seconds = t0.elapsed().as_secs_f64();
-        observer.epoch_end(last);
+        let eval = evaluate(&valid, val_set, device, 1000);
+        history.push(EpochStats { epoch, train_loss: sum / seen as f64, val_loss: eval.loss, val_mse: eval.mse, train_seconds, seconds: 0.0 });
+        history.last_mut().expect("pushed").seconds = t0.elapsed().as_secs_f64();
+        run::write_epoch(out, &model, &optim, split, device, &history)?;
+        observer.epoch_end(history.last().expect("pushed"));
+        stopped_early = stop(&history) && epoch < cfg.epochs;
     }
     let valid = model.valid();
     let eval = evaluate(&valid, &split.test, device, 1000);
     let report = TrainReport {
         model: model_cfg.name().to_string(),
-        data: data_name.to_string(),
-        n_train: split.train.len(),
+        data: data.get("data").and_then(|d| d.as_str()).unwrap_or("").to_string(),
+        n_train: train_set.len(),
+        n_val: val_set.len(),
         n_test: split.test.len(),
+        validation,
+        best_epoch: best(&history).map(|b| b.epoch).unwrap_or(0),
+        stopped_early,
+        train_seconds: history.iter().map(|h| h.train_seconds).sum(),
         epochs: history,
         test_mse: eval.mse,
         test_psnr_db: crate::metrics::psnr_db(eval.mse, 1.0),
         test_loss: eval.loss,
         loss: format!("{}, mean per value over all samples and pixels", valid.loss_kind().name()),
         test_bce: eval.bce,
-        train_seconds: t_all.elapsed().as_secs_f64(),
         extra: None,
     };
     Ok((valid, report))
@@ -256,7 +367,7 @@ pub fn loss_chart(history: &[EpochStats], path: &Path) -> Result<()> {
         y_label: "loss".into(),
         series: vec![
             Series { name: "train".into(), points: history.iter().map(|s| (s.epoch as f64, s.train_loss)).collect() },
-            Series { name: "test".into(), points: history.iter().map(|s| (s.epoch as f64, s.test_loss)).collect() },
+            Series { name: "validation".into(), points: history.iter().map(|s| (s.epoch as f64, s.val_loss)).collect() },
         ],
         markers: vec![],
         y_range: None,

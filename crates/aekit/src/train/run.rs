@@ -1,8 +1,10 @@
-//! The run folder: `config.json` (model + training config), `model.safetensors`, `metrics.csv`,
-//! `loss.png`, `reconstruction_EPOCH.png`, `report.json`. Every file is written atomically.
+//! The run folder: `config.json` (model, training and data configuration), `model.safetensors`,
+//! `checkpoint/epoch-N/` (weights, optimizer state, history: what `--resume` reads),
+//! `metrics.csv`, `loss.png`, `reconstruction_EPOCH.png`, `report.json`. Every file is written
+//! atomically, and a checkpoint folder appears only once complete.
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
 
@@ -15,33 +17,103 @@ use crate::models::{Model, ModelConfig};
 struct RunConfig {
     model: ModelConfig,
     train: TrainConfig,
+    /// Where the data came from (what the program needs to load it again).
+    #[serde(default)]
+    data: serde_json::Value,
 }
 
-pub(crate) fn write_config(out: &Path, model: &ModelConfig, train: &TrainConfig) -> Result<()> {
+pub(crate) fn write_config(out: &Path, model: &ModelConfig, train: &TrainConfig, data: &serde_json::Value) -> Result<()> {
     crate::io::create_dir(out)?;
-    crate::io::write_json(&out.join("config.json"), &RunConfig { model: model.clone(), train: train.clone() })
+    crate::io::write_json(&out.join("config.json"), &RunConfig { model: model.clone(), train: train.clone(), data: data.clone() })
 }
 
-/// Checkpoint and figures after an epoch.
-pub(crate) fn write_epoch(out: &Path, model: &Model, split: &Split, device: &Device, history: &[EpochStats]) -> Result<()> {
-    super::weights::save(model, &out.join("model.safetensors"))?;
-    let mut csv = String::from("epoch,train_loss,test_loss,test_mse,train_seconds\n");
+/// The model, training and data configuration of a run.
+pub fn read_config(run: &Path) -> Result<(ModelConfig, TrainConfig, serde_json::Value)> {
+    let cfg_path = run.join("config.json");
+    let text = std::fs::read_to_string(&cfg_path).map_err(|source| Error::Read { path: cfg_path.clone(), source })?;
+    let rc: RunConfig = serde_json::from_str(&text).map_err(|e| Error::input(&cfg_path, format!("not an aekit run config: {e}")))?;
+    Ok((rc.model, rc.train, rc.data))
+}
+
+fn checkpoints(out: &Path) -> Vec<(usize, PathBuf)> {
+    let mut v: Vec<(usize, PathBuf)> = std::fs::read_dir(out.join("checkpoint"))
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .filter_map(|e| {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    name.strip_prefix("epoch-").and_then(|n| n.parse().ok()).map(|n| (n, e.path()))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+pub(crate) fn clear_checkpoints(out: &Path) -> Result<()> {
+    let dir = out.join("checkpoint");
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).map_err(|source| Error::Write { path: dir, source })?;
+    }
+    Ok(())
+}
+
+/// The newest complete checkpoint and the history up to it.
+pub(crate) fn latest_checkpoint(out: &Path) -> Result<(PathBuf, Vec<EpochStats>)> {
+    let (_, dir) = checkpoints(out)
+        .pop()
+        .ok_or_else(|| Error::input(out, "no checkpoint to resume from (checkpoint/epoch-N/ is written after every epoch)"))?;
+    let state = dir.join("history.json");
+    let text = std::fs::read_to_string(&state).map_err(|source| Error::Read { path: state.clone(), source })?;
+    let history = serde_json::from_str(&text).map_err(|e| Error::input(&state, format!("not an aekit history: {e}")))?;
+    Ok((dir, history))
+}
+
+/// Checkpoint and figures after an epoch. `model` is the training (autodiff) model.
+pub(crate) fn write_epoch(
+    out: &Path,
+    model: &Model,
+    optim: &burn::optim::ModuleOptimizer,
+    split: &Split,
+    device: &Device,
+    history: &[EpochStats],
+) -> Result<()> {
+    let epoch = history.last().map(|s| s.epoch).unwrap_or(0);
+    let root = out.join("checkpoint");
+    crate::io::create_dir(&root)?;
+    let werr = |path: &Path, source| Error::Write { path: path.to_path_buf(), source };
+    let tmp = tempfile::Builder::new().prefix(".epoch-").tempdir_in(&root).map_err(|e| werr(&root, e))?;
+    super::weights::save(model, &tmp.path().join("model.safetensors"))?;
+    let opt = tmp.path().join("optimizer.bpk");
+    optim.save(&opt).map_err(|e| werr(&opt, std::io::Error::other(e.to_string())))?;
+    crate::io::write_json(&tmp.path().join("history.json"), &history)?;
+    let done = root.join(format!("epoch-{epoch}"));
+    if done.exists() {
+        std::fs::remove_dir_all(&done).map_err(|e| werr(&done, e))?;
+    }
+    std::fs::rename(tmp.keep(), &done).map_err(|e| werr(&done, e))?;
+    for (n, dir) in checkpoints(out) {
+        if n != epoch {
+            std::fs::remove_dir_all(&dir).map_err(|e| werr(&dir, e))?;
+        }
+    }
+
+    let valid = model.valid();
+    super::weights::save(&valid, &out.join("model.safetensors"))?;
+    let mut csv = String::from("epoch,train_loss,val_loss,val_mse,train_seconds\n");
     for s in history {
-        let _ = writeln!(csv, "{},{},{},{},{}", s.epoch, s.train_loss, s.test_loss, s.test_mse, s.train_seconds);
+        let _ = writeln!(csv, "{},{},{},{},{}", s.epoch, s.train_loss, s.val_loss, s.val_mse, s.train_seconds);
     }
     crate::io::write_bytes(&out.join("metrics.csv"), csv.as_bytes())?;
     loss_chart(history, &out.join("loss.png"))?;
-    let epoch = history.last().map(|s| s.epoch).unwrap_or(0);
-    reconstruction_grid(model, &split.test, device, &format!("epoch {epoch}: test inputs and reconstructions"), &out.join(format!("reconstruction_{epoch}.png")))
+    reconstruction_grid(&valid, &split.test, device, &format!("epoch {epoch}: test inputs and reconstructions"), &out.join(format!("reconstruction_{epoch}.png")))
 }
 
 /// Rebuilds a trained model from a run folder: the model from `config.json`, its weights from
 /// `model.safetensors`.
 pub fn load(run: &Path, device: &Device) -> Result<(Model, ModelConfig, TrainConfig)> {
-    let cfg_path = run.join("config.json");
-    let text = std::fs::read_to_string(&cfg_path).map_err(|source| Error::Read { path: cfg_path.clone(), source })?;
-    let rc: RunConfig = serde_json::from_str(&text).map_err(|e| Error::input(&cfg_path, format!("not an aekit run config: {e}")))?;
-    let model = rc.model.init(device)?;
+    let (model_cfg, train, _) = read_config(run)?;
+    let model = model_cfg.init(device)?;
     let model = super::weights::load(model, &run.join("model.safetensors"))?;
-    Ok((model, rc.model, rc.train))
+    Ok((model, model_cfg, train))
 }

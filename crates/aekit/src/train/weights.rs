@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use burn::module::{ModuleMapper, ModuleVisitor, Param};
+use burn::module::{ModuleMapper, ModuleVisitor, Param, ParamId};
 use burn::prelude::*;
 
 use crate::error::{Error, Result};
@@ -29,6 +29,7 @@ impl PathStack {
 struct Collect {
     path: PathStack,
     out: Vec<(String, Vec<usize>, Vec<f32>)>,
+    ids: std::collections::BTreeMap<String, u64>,
 }
 
 impl ModuleVisitor for Collect {
@@ -42,11 +43,14 @@ impl ModuleVisitor for Collect {
         let data = param.val().into_data();
         let shape = data.shape().to_vec();
         let values = data.try_into_vec_as::<f32>().unwrap_or_default();
+        self.ids.insert(self.path.name(), param.id.val());
         self.out.push((self.path.name(), shape, values));
     }
 }
 
-/// Writes every float parameter of `model` to `path` (atomically).
+/// Writes every float parameter of `model` to `path` (atomically). The parameters' ids go into
+/// the metadata (`param_ids`) so that a resumed run's optimizer state, which Burn keys by id,
+/// finds its parameters again.
 pub fn save<M: Module>(model: &M, path: &Path) -> Result<()> {
     let mut c = Collect::default();
     model.visit(&mut c);
@@ -61,13 +65,16 @@ pub fn save<M: Module>(model: &M, path: &Path) -> Result<()> {
                 .map_err(|e| Error::Numerical(format!("safetensors view of {name}: {e}")))
         })
         .collect::<Result<Vec<_>>>()?;
-    let data = safetensors::serialize(views, &None).map_err(|e| Error::Numerical(format!("safetensors: {e}")))?;
+    let ids = serde_json::to_string(&c.ids).map_err(|e| Error::Numerical(format!("param ids: {e}")))?;
+    let meta = Some(HashMap::from([("param_ids".to_string(), ids), ("format".to_string(), "aekit".to_string())]));
+    let data = safetensors::serialize(views, &meta).map_err(|e| Error::Numerical(format!("safetensors: {e}")))?;
     crate::io::write_bytes(path, &data)
 }
 
 struct Load {
     path: PathStack,
     tensors: HashMap<String, (Vec<usize>, Vec<f32>)>,
+    ids: HashMap<String, u64>,
     errors: Vec<String>,
 }
 
@@ -93,7 +100,7 @@ impl ModuleMapper for Load {
             Some((shape, values)) => {
                 let device = param.val().device();
                 let t = Tensor::<D>::from_data(TensorData::new(values, shape), &device);
-                let id = param.id;
+                let id = self.ids.get(&name).map(|&v| ParamId::from(v)).unwrap_or(param.id);
                 param.transform_for_load(t, id)
             }
         }
@@ -113,7 +120,15 @@ pub fn load<M: Module>(model: M, path: &Path) -> Result<M> {
         let values = view.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
         tensors.insert(name, (view.shape().to_vec(), values));
     }
-    let mut loader = Load { path: PathStack::default(), tensors, errors: Vec::new() };
+    let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes)
+        .map_err(|e| Error::input(path, format!("not a safetensors file: {e}")))?;
+    let ids: HashMap<String, u64> = meta
+        .metadata()
+        .as_ref()
+        .and_then(|m| m.get("param_ids"))
+        .and_then(|s| serde_json::from_str(s).ok())
+        .unwrap_or_default();
+    let mut loader = Load { path: PathStack::default(), tensors, ids, errors: Vec::new() };
     let model = model.map(&mut loader);
     let mut errors = loader.errors;
     let mut extra: Vec<&String> = loader.tensors.keys().collect();

@@ -94,6 +94,21 @@ impl Grid {
     }
 }
 
+impl Grid {
+    /// One `[C, H, W]` image in [0, 1] as an RGB buffer of its own size.
+    pub fn single(img: &[f32], channels: usize, height: usize, width: usize) -> Vec<u8> {
+        let plane = height * width;
+        let mut buf = Vec::with_capacity(plane * 3);
+        for i in 0..plane {
+            for ch in 0..3 {
+                let src = if channels == 1 { 0 } else { ch };
+                buf.push((img[src * plane + i].clamp(0.0, 1.0) * 255.0).round() as u8);
+            }
+        }
+        buf
+    }
+}
+
 /// Encodes an RGB buffer as PNG and writes it atomically.
 pub fn save_rgb_png(path: &Path, w: usize, h: usize, rgb: &[u8]) -> Result<()> {
     let mut bytes = Vec::new();

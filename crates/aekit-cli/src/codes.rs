@@ -1,0 +1,112 @@
+//! `aekit reconstruct`, `aekit encode`, `aekit decode`: using a trained run.
+
+use std::path::PathBuf;
+
+use aekit::tasks::codes::{self, Trained};
+use anyhow::Result;
+
+use crate::common::DataArgs;
+use crate::train::DeviceArg;
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default)]
+pub enum SplitArg {
+    Train,
+    #[default]
+    Test,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ReconstructArgs {
+    /// A run folder written by `aekit train`.
+    #[arg(long)]
+    pub run: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Which part of the data to use.
+    #[arg(long, value_enum, default_value_t = SplitArg::Test)]
+    pub split: SplitArg,
+    /// Samples shown in reconstruction.png.
+    #[arg(long, default_value_t = 8)]
+    pub n: usize,
+    #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
+    pub device: DeviceArg,
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct EncodeArgs {
+    #[arg(long)]
+    pub run: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// latents.csv or latents.npy (labels, when known, in a `label` column or NAME_labels.npy).
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long, value_enum, default_value_t = SplitArg::Test)]
+    pub split: SplitArg,
+    #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
+    pub device: DeviceArg,
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct DecodeArgs {
+    #[arg(long)]
+    pub run: PathBuf,
+    /// Latent vectors: a .csv (columns z0.., an optional label column is ignored) or a .npy [N, L].
+    #[arg(long)]
+    pub latents: PathBuf,
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
+    pub device: DeviceArg,
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+fn pick(split: aekit::data::Split, which: SplitArg) -> aekit::data::Dataset {
+    match which {
+        SplitArg::Train => split.train,
+        SplitArg::Test => split.test,
+    }
+}
+
+pub fn reconstruct(a: ReconstructArgs) -> Result<()> {
+    let device = a.device.backend().device()?;
+    let t = Trained::load(&a.run, &device)?;
+    let ds = pick(a.data.load(0, a.quiet)?, a.split);
+    let r = codes::reconstruct(&t, &ds, &device, a.n, &a.out)?;
+    if !a.quiet {
+        let bce = r.bce.map(|b| format!(", BCE/pixel {b:.5}")).unwrap_or_default();
+        println!("{} samples: MSE/pixel {:.5} (PSNR {:.2} dB, pixels in [0, 1]){bce}", r.n, r.mse, r.psnr_db);
+        println!("wrote {}", a.out.display());
+    }
+    Ok(())
+}
+
+pub fn encode(a: EncodeArgs) -> Result<()> {
+    let device = a.device.backend().device()?;
+    aekit::data::latents::Format::from_path(&a.out)?;
+    let t = Trained::load(&a.run, &device)?;
+    let ds = pick(a.data.load(0, a.quiet)?, a.split);
+    let z = t.encode(&ds, &device)?;
+    aekit::data::latents::write(&a.out, &z)?;
+    if !a.quiet {
+        println!("wrote {} latent vectors of size {} to {}", z.len(), z.dim, a.out.display());
+    }
+    Ok(())
+}
+
+pub fn decode(a: DecodeArgs) -> Result<()> {
+    let device = a.device.backend().device()?;
+    let t = Trained::load(&a.run, &device)?;
+    let n = codes::decode_to_files(&t, &a.latents, &device, &a.out)?;
+    if !a.quiet {
+        println!("decoded {n} latent vectors into {}", a.out.display());
+    }
+    Ok(())
+}
