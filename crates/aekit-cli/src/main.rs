@@ -5,6 +5,7 @@ mod codes;
 mod common;
 mod config;
 mod demo;
+mod generate;
 mod info;
 mod pca;
 mod train;
@@ -32,6 +33,16 @@ enum Command {
     Encode(codes::EncodeArgs),
     /// Decode latent vectors (CSV or NPY) into images or rows.
     Decode(codes::DecodeArgs),
+    /// Draw samples from a VAE's prior and decode them.
+    Sample(generate::SampleArgs),
+    /// Evaluate a VAE: test -ELBO and its parts, optionally the importance-weighted NLL.
+    Eval(generate::EvalArgs),
+    /// Decode the line between two encoded images (VAE).
+    Interpolate(generate::InterpolateArgs),
+    /// Decode a grid over a 2-D latent space (VAE with --latent 2).
+    Manifold(generate::ManifoldArgs),
+    /// Scatter plot of latent means coloured by label (VAE).
+    LatentMap(generate::LatentMapArgs),
     /// Load a dataset and print its shape, labels and origin.
     Info(info::Args),
 }
@@ -53,6 +64,11 @@ fn main() {
         Command::Reconstruct(a) => codes::reconstruct(a),
         Command::Encode(a) => codes::encode(a),
         Command::Decode(a) => codes::decode(a),
+        Command::Sample(a) => generate::sample(a),
+        Command::Eval(a) => generate::eval(a),
+        Command::Interpolate(a) => generate::interpolate(a),
+        Command::Manifold(a) => generate::manifold(a),
+        Command::LatentMap(a) => generate::latent_map(a),
     };
     if let Err(err) = result {
         eprintln!("error: {err:#}");

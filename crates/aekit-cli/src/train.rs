@@ -8,6 +8,7 @@ use aekit::models::conv::ConvAeConfig;
 use aekit::models::dense::DenseAeConfig;
 use aekit::models::linear::LinearAeConfig;
 use aekit::models::sparse::SparseAeConfig;
+use aekit::models::vae::{Likelihood, VaeConfig};
 use aekit::models::{Activation, ModelConfig, Output};
 use aekit::train::{EpochStats, Observer, TrainConfig};
 use anyhow::Result;
@@ -44,6 +45,15 @@ pub struct Args {
     /// Output activation (default sigmoid; linear is always identity).
     #[arg(long, value_enum)]
     pub output: Option<OutputArg>,
+    /// VAE: weight of the KL term (beta-VAE); 1 is the ELBO.
+    #[arg(long)]
+    pub beta: Option<f64>,
+    /// VAE: the decoder's likelihood.
+    #[arg(long, value_enum)]
+    pub likelihood: Option<LikelihoodArg>,
+    /// VAE with Gaussian likelihood: a fixed standard deviation (default: learned).
+    #[arg(long)]
+    pub sigma: Option<f64>,
     /// Weight of the sparse model's L1 penalty on the code.
     #[arg(long)]
     pub l1: Option<f64>,
@@ -78,6 +88,16 @@ pub enum ModelArg {
     Dense,
     Conv,
     Sparse,
+    /// Variational autoencoder (dense; --hidden, --latent, --beta, --likelihood).
+    Vae,
+    /// The PyTorch example's VAE exactly: 784-400-(20, 20)-400-784, Bernoulli likelihood.
+    VaeMnist,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum LikelihoodArg {
+    Bernoulli,
+    Gaussian,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -144,6 +164,21 @@ fn model_config(a: &Args, model: ModelArg, input: aekit::data::SampleShape) -> M
     match model {
         ModelArg::Linear => ModelConfig::Linear(LinearAeConfig::new(input, a.latent.unwrap_or(32))),
         ModelArg::Dense => ModelConfig::Dense(dense()),
+        ModelArg::VaeMnist => ModelConfig::Vae(VaeConfig::mnist_preset(input)),
+        ModelArg::Vae => {
+            let mut c = VaeConfig::new(input);
+            if let Some(h) = &a.hidden {
+                c.hidden = h.clone();
+            }
+            c.latent = a.latent.unwrap_or(c.latent);
+            c.activation = activation.unwrap_or(c.activation);
+            c.beta = a.beta.unwrap_or(c.beta);
+            c.likelihood = match a.likelihood {
+                Some(LikelihoodArg::Gaussian) => Likelihood::Gaussian { sigma: a.sigma },
+                _ => Likelihood::Bernoulli,
+            };
+            ModelConfig::Vae(c)
+        }
         ModelArg::Sparse => {
             let mut c = SparseAeConfig::new(dense());
             c.l1 = a.l1.unwrap_or(c.l1);

@@ -9,7 +9,10 @@ use crate::error::Result;
 use crate::models::conv::ConvAeConfig;
 use crate::models::dense::DenseAeConfig;
 use crate::models::linear::LinearAeConfig;
-use crate::models::ModelConfig;
+use crate::models::vae::VaeConfig;
+use crate::models::{Model, ModelConfig};
+use crate::tasks::generate;
+use crate::viz::html::Block;
 use crate::tasks::{pca_compression, reconstruct};
 use crate::train::{Observer, TrainConfig, TrainReport};
 use crate::viz::html::{write_report, Section};
@@ -47,6 +50,7 @@ pub fn run(out: &Path, device: &burn::prelude::Device, observer: &mut dyn Observ
         runs.push((report, dir));
     }
     sections.push(reconstruct::html_section(&runs));
+    sections.push(vae_section(&split, device, out, observer)?);
 
     let index = out.join("index.html");
     write_report(
@@ -56,4 +60,54 @@ pub fn run(out: &Path, device: &burn::prelude::Device, observer: &mut dyn Observ
         &sections,
     )?;
     Ok(Summary { index, pca, autoencoders: runs.into_iter().map(|(r, _)| r).collect() })
+}
+
+/// The VAE section: the PyTorch example's model (10 epochs on the embedded images), its samples
+/// and an interpolation; a 2-D-latent VAE for the manifold and the latent map.
+fn vae_section(split: &crate::data::Split, device: &burn::prelude::Device, out: &Path, observer: &mut dyn Observer) -> Result<Section> {
+    let shape = split.train.shape();
+    let data = serde_json::json!({ "data": "mnist-embedded" });
+    let dir = out.join("vae");
+    let (model, report) = reconstruct::run(&ModelConfig::Vae(VaeConfig::mnist_preset(shape)), &TrainConfig::new().with_epochs(10), split, &data, device, &dir, observer)?;
+    let vae = generate::as_vae(&model)?;
+    let x = generate::sample(vae, 64, 1.0, 0, device);
+    generate::write_samples(&x, shape, "64 samples from the prior", &dir, "samples.png", false)?;
+    let line = generate::interpolate(vae, &split.test, 0, 1, 10, device)?;
+    let mut g = crate::viz::grid::Grid::new(shape, 2)?.title("test images 0 and 1, and the line between their codes");
+    g.row(Some("inputs".into()), [split.test.sample(0), split.test.sample(1)]);
+    g.row(Some("decoded".into()), line.chunks_exact(shape.len()));
+    g.save_png(&dir.join("interpolation.png"))?;
+
+    let dir2 = out.join("vae2d");
+    let cfg2 = VaeConfig::new(shape).with_hidden(vec![256]).with_latent(2);
+    let (model2, _) = reconstruct::run(&ModelConfig::Vae(cfg2), &TrainConfig::new().with_epochs(15), split, &data, device, &dir2, observer)?;
+    let Model::Vae(vae2) = &model2 else { unreachable!("built as a VAE") };
+    let m = generate::manifold(vae2, 20, device)?;
+    let mut g = crate::viz::grid::Grid::new(shape, 1)?.title("2-D latent space: decoded inverse-CDF grid");
+    for row in m.chunks(20 * shape.len()) {
+        g.row(None, row.chunks_exact(shape.len()));
+    }
+    g.save_png(&dir2.join("manifold.png"))?;
+    let (pts, what) = generate::latent_points(vae2, &split.test, device)?;
+    crate::viz::plot::scatter(&pts, split.test.labels(), &format!("test set: {what}"), "z1", "z2", &dir2.join("latent_map.png"))?;
+
+    let f = |v: Option<f64>| v.map(|x| format!("{x:.2}")).unwrap_or_default();
+    Ok(Section {
+        title: "Variational autoencoder".into(),
+        blocks: vec![
+            Block::Text(format!(
+                "The PyTorch example's VAE (784-400-20, Bernoulli likelihood), {} epochs on the embedded training images. \
+                 Test negative ELBO per image, in nats: {:.2} with z sampled (reconstruction {} + KL {}), {} with z set to the posterior mean.",
+                report.epochs.len(),
+                report.test_loss,
+                f(report.test_reconstruction),
+                f(report.test_kl),
+                f(report.test_loss_mean_z)
+            )),
+            Block::Figure { src: "vae/samples.png".into(), caption: "Decoded samples from the prior N(0, I).".into() },
+            Block::Figure { src: "vae/interpolation.png".into(), caption: "Decoding the straight line between two test images' latent means.".into() },
+            Block::Figure { src: "vae2d/manifold.png".into(), caption: "A VAE with a 2-D latent space: decoded grid over the prior (Kingma & Welling, Figure 4).".into() },
+            Block::Figure { src: "vae2d/latent_map.png".into(), caption: "Test images' latent means in the 2-D model, coloured by digit.".into() },
+        ],
+    })
 }

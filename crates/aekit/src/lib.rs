@@ -25,6 +25,7 @@ pub mod loss;
 pub mod models;
 pub mod metrics;
 pub mod pca;
+pub mod rng;
 pub mod tasks;
 pub mod train;
 pub mod viz;

@@ -14,7 +14,7 @@ use std::path::Path;
 use faer::linalg::matmul::matmul;
 use faer::linalg::matmul::triangular::{self, BlockStructure};
 use faer::{Accum, Mat, MatMut, MatRef, Par};
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 
 use crate::error::{Error, Result};
 
@@ -529,7 +529,7 @@ fn gram_is_cheaper(p: usize, l: usize, n_iter: usize) -> bool {
 fn fit_randomized_gram(scatter: Mat<f64>, n: usize, k: usize, l: usize, n_iter: usize, seed: u64) -> Result<Fitted> {
     let p = scatter.nrows();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let omega = Mat::<f64>::from_fn(p, l, |_, _| standard_normal(&mut rng));
+    let omega = Mat::<f64>::from_fn(p, l, |_, _| crate::rng::standard_normal(&mut rng));
     let mut q = orth(&scatter * &omega);
     for _ in 0..n_iter {
         q = orth(&scatter * &q);
@@ -571,7 +571,7 @@ fn fit_randomized(
     seed: u64,
 ) -> Result<Fitted> {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let omega = Mat::<f64>::from_fn(p, l, |_, _| standard_normal(&mut rng));
+    let omega = Mat::<f64>::from_fn(p, l, |_, _| crate::rng::standard_normal(&mut rng));
     let mut q = orth(xc_times(x, n, p, mean, omega.as_ref()));
     for _ in 0..n_iter {
         let w = orth(xct_times(x, n, p, mean, q.as_ref()));
@@ -601,12 +601,6 @@ fn fit_randomized(
     Ok(Fitted { components, explained_variance, total_variance: total, noise_variance })
 }
 
-fn standard_normal(rng: &mut impl Rng) -> f64 {
-    // Box-Muller; one draw per call keeps the sequence simple to reproduce.
-    let u1: f64 = rng.random::<f64>().max(f64::MIN_POSITIVE);
-    let u2: f64 = rng.random();
-    (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
-}
 
 /// scikit-learn's `svd_flip(u_based_decision=False)`: the largest-magnitude entry of every
 /// component is made positive, so signs are deterministic across solvers and runs.

@@ -9,6 +9,7 @@ pub mod conv;
 pub mod dense;
 pub mod linear;
 pub mod sparse;
+pub mod vae;
 
 use burn::prelude::*;
 use burn::tensor::activation::sigmoid;
@@ -39,13 +40,25 @@ pub trait Autoencoder {
     fn output(&self) -> Output;
     fn loss_kind(&self) -> Loss;
 
+    /// Standard-normal values per sample the objective draws (the VAE's ε); 0 for
+    /// deterministic models. The trainer supplies them from seeded streams, so training stays
+    /// reproducible and resumable.
+    fn noise_dim(&self) -> usize {
+        0
+    }
+
     /// Training objective for inputs `x` and targets `target` (equal for plain reconstruction).
     ///
     /// # Shapes
-    /// `x`, `target`: `[B, P]` → `[1]`
-    fn loss(&self, x: Tensor<2>, target: Tensor<2>) -> Tensor<1> {
+    /// `x`, `target`: `[B, P]`; `noise`: `[B, noise_dim]` when `noise_dim() > 0` → `[1]`
+    fn loss(&self, x: Tensor<2>, target: Tensor<2>, _noise: Option<Tensor<2>>) -> Tensor<1> {
         let out = self.decode(self.encode(x));
         reconstruction_loss(out, target, self.output(), self.loss_kind())
+    }
+
+    /// What the objective is and how it is reduced, for reports.
+    fn loss_description(&self) -> String {
+        format!("{}, mean per value over all samples and pixels", self.loss_kind().name())
     }
 
     /// Reconstruction in data space.
@@ -102,6 +115,7 @@ pub enum ModelConfig {
     Dense(dense::DenseAeConfig),
     Conv(conv::ConvAeConfig),
     Sparse(sparse::SparseAeConfig),
+    Vae(vae::VaeConfig),
 }
 
 impl ModelConfig {
@@ -112,6 +126,7 @@ impl ModelConfig {
             ModelConfig::Dense(_) => "dense",
             ModelConfig::Conv(_) => "conv",
             ModelConfig::Sparse(_) => "sparse",
+            ModelConfig::Vae(_) => "vae",
         }
     }
 
@@ -122,6 +137,7 @@ impl ModelConfig {
             ModelConfig::Dense(c) => c.input,
             ModelConfig::Conv(c) => c.input,
             ModelConfig::Sparse(c) => c.dense.input,
+            ModelConfig::Vae(c) => c.input,
         }
     }
 
@@ -132,6 +148,7 @@ impl ModelConfig {
             ModelConfig::Dense(c) => c.validate(),
             ModelConfig::Conv(c) => c.validate(),
             ModelConfig::Sparse(c) => c.validate(),
+            ModelConfig::Vae(c) => c.validate(),
         }
     }
 
@@ -144,6 +161,7 @@ impl ModelConfig {
             ModelConfig::Dense(c) => Model::Dense(c.init(device)),
             ModelConfig::Conv(c) => Model::Conv(c.init(device)),
             ModelConfig::Sparse(c) => Model::Sparse(c.init(device)),
+            ModelConfig::Vae(c) => Model::Vae(c.init(device)),
         })
     }
 
@@ -167,6 +185,7 @@ pub enum Model {
     Dense(dense::DenseAe),
     Conv(conv::ConvAe),
     Sparse(sparse::SparseAe),
+    Vae(vae::Vae),
 }
 
 impl Model {
@@ -176,6 +195,7 @@ impl Model {
             Model::Dense(m) => m,
             Model::Conv(m) => m,
             Model::Sparse(m) => m,
+            Model::Vae(m) => m,
         }
     }
 }
@@ -193,8 +213,14 @@ impl Autoencoder for Model {
     fn loss_kind(&self) -> Loss {
         self.inner().loss_kind()
     }
-    fn loss(&self, x: Tensor<2>, target: Tensor<2>) -> Tensor<1> {
-        self.inner().loss(x, target)
+    fn noise_dim(&self) -> usize {
+        self.inner().noise_dim()
+    }
+    fn loss(&self, x: Tensor<2>, target: Tensor<2>, noise: Option<Tensor<2>>) -> Tensor<1> {
+        self.inner().loss(x, target, noise)
+    }
+    fn loss_description(&self) -> String {
+        self.inner().loss_description()
     }
 }
 

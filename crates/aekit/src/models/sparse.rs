@@ -51,7 +51,10 @@ impl Autoencoder for SparseAe {
     fn loss_kind(&self) -> Loss {
         self.dense.loss_kind()
     }
-    fn loss(&self, x: Tensor<2>, target: Tensor<2>) -> Tensor<1> {
+    fn loss_description(&self) -> String {
+        format!("{}, mean per value, plus {} x mean over samples of the code's L1 norm", self.loss_kind().name(), self.l1)
+    }
+    fn loss(&self, x: Tensor<2>, target: Tensor<2>, _noise: Option<Tensor<2>>) -> Tensor<1> {
         let z = self.encode(x);
         let [b, _] = z.dims();
         let penalty = z.clone().abs().sum() / b as f64 * self.l1;

@@ -2,5 +2,6 @@
 //! section of the demo's HTML page.
 
 pub mod codes;
+pub mod generate;
 pub mod pca_compression;
 pub mod reconstruct;

@@ -51,9 +51,17 @@ pub fn compare_with_pca(model: &Model, split: &Split, ae_test_mse: f64) -> Resul
 }
 
 /// Adds model-specific comparisons and writes `report.json` into the run folder.
-fn finish(model: &Model, mut report: TrainReport, split: &Split, out: &Path) -> Result<TrainReport> {
+fn finish(model: &Model, mut report: TrainReport, split: &Split, device: &Device, out: &Path) -> Result<TrainReport> {
     if let Some(c) = compare_with_pca(model, split, report.test_mse)? {
         report.extra = Some(serde_json::json!({ "pca_comparison": c }));
+    }
+    if let Model::Vae(vae) = model {
+        let e = crate::tasks::generate::elbo(vae, &split.test, device);
+        report.test_loss = e.loss;
+        report.test_loss_mean_z = Some(e.loss_mean_z);
+        report.test_reconstruction = Some(e.reconstruction);
+        report.test_kl = Some(e.kl);
+        report.loss = "negative ELBO per sample in nats (reconstruction -log p(x|z) summed over pixels + KL), z sampled once per image; training used the same objective (with its beta)".into();
     }
     crate::io::write_json(&out.join("report.json"), &report)?;
     Ok(report)
@@ -71,7 +79,7 @@ pub fn run(
     observer: &mut dyn Observer,
 ) -> Result<(Model, TrainReport)> {
     let (model, report) = train::train(model_cfg, cfg, split, data, device, out, observer)?;
-    let report = finish(&model, report, split, out)?;
+    let report = finish(&model, report, split, device, out)?;
     Ok((model, report))
 }
 
@@ -85,7 +93,7 @@ pub fn resume(
     observer: &mut dyn Observer,
 ) -> Result<(Model, TrainReport)> {
     let (model, _, report) = train::resume(out, split, device, epochs, lr, observer)?;
-    let report = finish(&model, report, split, out)?;
+    let report = finish(&model, report, split, device, out)?;
     Ok((model, report))
 }
 

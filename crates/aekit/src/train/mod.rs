@@ -9,7 +9,6 @@ use std::time::Instant;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::prelude::*;
 use rand::seq::SliceRandom;
-use rand::SeedableRng;
 
 use crate::data::{Dataset, SampleShape, Split};
 use crate::error::{Error, Result};
@@ -124,16 +123,28 @@ fn scalar(t: Tensor<1>) -> f64 {
     t.into_scalar::<f32>() as f64
 }
 
-/// Evaluates `model` (an inference model: `model.valid()`) on `ds` in batches.
+/// Standard-normal noise `[b, model.noise_dim()]` from `rng`, or `None` for deterministic models.
+pub fn noise_for(model: &Model, b: usize, rng: &mut impl rand::Rng, device: &Device) -> Option<Tensor<2>> {
+    let d = model.noise_dim();
+    (d > 0).then(|| Tensor::from_data(TensorData::new(crate::rng::normals(rng, b * d), [b, d]), device))
+}
+
+/// The noise stream of evaluations: fixed, so evaluating twice gives the same figures.
+const EVAL_NOISE_SEED: u64 = 0x5eed_e7a1;
+
+/// Evaluates `model` (an inference model: `model.valid()`) on `ds` in batches. The objective
+/// draws its noise (if any) from a fixed seed; MSE and BCE use the deterministic reconstruction.
 pub fn evaluate(model: &Model, ds: &Dataset, device: &Device, batch_size: usize) -> Evaluation {
     let (mut loss, mut mse, mut bce) = (0.0, 0.0, 0.0);
     let n = ds.len();
     let idx: Vec<usize> = (0..n).collect();
+    let mut rng = crate::rng::stream(EVAL_NOISE_SEED, 0);
     for chunk in idx.chunks(batch_size.max(1)) {
         let x = batch_tensor(ds, chunk, device);
         let out = model.decode(model.encode(x.clone()));
         let w = chunk.len() as f64 / n as f64;
-        loss += w * scalar(crate::models::reconstruction_loss(out.clone(), x.clone(), model.output(), model.loss_kind()));
+        let noise = noise_for(model, chunk.len(), &mut rng, device);
+        loss += w * scalar(model.loss(x.clone(), x.clone(), noise));
         if model.output() == Output::Sigmoid {
             bce += w * scalar(crate::loss::bce_with_logits(out.clone(), x.clone()));
         }
@@ -173,6 +184,15 @@ pub struct TrainReport {
     pub loss: String,
     /// Binary cross-entropy per pixel on the test set (sigmoid-output models).
     pub test_bce: Option<f64>,
+    /// VAE: test -ELBO per sample (nats) with z set to the posterior mean.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test_loss_mean_z: Option<f64>,
+    /// VAE: the reconstruction part of `test_loss`, -log p(x|z) per sample (nats), z sampled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test_reconstruction: Option<f64>,
+    /// VAE: the KL part of `test_loss` per sample (nats).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test_kl: Option<f64>,
     /// Seconds of training steps over all epochs (resumed runs included).
     pub train_seconds: f64,
     /// Model-specific comparisons (the linear model's PCA comparison).
@@ -247,11 +267,14 @@ pub fn resume(
 fn epoch_order(n: usize, seed: u64, epoch: usize, shuffle: bool) -> Vec<usize> {
     let mut order: Vec<usize> = (0..n).collect();
     if shuffle {
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-        rng.set_stream(epoch as u64);
-        order.shuffle(&mut rng);
+        order.shuffle(&mut crate::rng::stream(seed, epoch as u64));
     }
     order
+}
+
+/// The seed of the noise streams (the VAE's ε), apart from the shuffling's.
+fn noise_seed(seed: u64) -> u64 {
+    seed ^ 0x9e37_79b9_7f4a_7c15
 }
 
 fn best(history: &[EpochStats]) -> Option<&EpochStats> {
@@ -293,9 +316,11 @@ fn fit(
         let t0 = Instant::now();
         observer.epoch_start(epoch, cfg.epochs, n);
         let (mut sum, mut seen) = (0.0f64, 0usize);
+        let mut noise_rng = crate::rng::stream(noise_seed(cfg.seed), epoch as u64);
         for (b, idx) in epoch_order(n, cfg.seed, epoch, cfg.shuffle).chunks(cfg.batch_size).enumerate() {
             let x = batch_tensor(train_set, idx, &ad);
-            let loss = model.loss(x.clone(), x);
+            let noise = noise_for(&model, idx.len(), &mut noise_rng, &ad);
+            let loss = model.loss(x.clone(), x, noise);
             let value = loss.clone().into_scalar::<f32>() as f64;
             if !value.is_finite() {
                 return Err(Error::Numerical(format!(
@@ -338,8 +363,11 @@ fn fit(
         test_mse: eval.mse,
         test_psnr_db: crate::metrics::psnr_db(eval.mse, 1.0),
         test_loss: eval.loss,
-        loss: format!("{}, mean per value over all samples and pixels", valid.loss_kind().name()),
+        loss: valid.loss_description(),
         test_bce: eval.bce,
+        test_loss_mean_z: None,
+        test_reconstruction: None,
+        test_kl: None,
         extra: None,
     };
     Ok((valid, report))

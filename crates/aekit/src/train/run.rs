@@ -106,7 +106,14 @@ pub(crate) fn write_epoch(
     }
     crate::io::write_bytes(&out.join("metrics.csv"), csv.as_bytes())?;
     loss_chart(history, &out.join("loss.png"))?;
-    reconstruction_grid(&valid, &split.test, device, &format!("epoch {epoch}: test inputs and reconstructions"), &out.join(format!("reconstruction_{epoch}.png")))
+    reconstruction_grid(&valid, &split.test, device, &format!("epoch {epoch}: test inputs and reconstructions"), &out.join(format!("reconstruction_{epoch}.png")))?;
+    if let Model::Vae(vae) = &valid {
+        // Like the PyTorch example: 64 decoded draws from the prior after every epoch (the same
+        // draws each epoch, so the pictures show the decoder changing).
+        let x = crate::tasks::generate::sample(vae, 64, 1.0, 0, device);
+        crate::tasks::generate::write_samples(&x, split.test.shape(), &format!("epoch {epoch}: samples from the prior"), out, &format!("sample_{epoch}.png"), false)?;
+    }
+    Ok(())
 }
 
 /// Rebuilds a trained model from a run folder: the model from `config.json`, its weights from

@@ -92,3 +92,59 @@ impl LineChart {
         super::grid::save_rgb_png(path, w as usize, h as usize, &buf)
     }
 }
+
+/// A scatter plot of labelled points, one colour per label, written as PNG.
+pub fn scatter(points: &[(f64, f64)], labels: Option<&[u32]>, title: &str, x_label: &str, y_label: &str, path: &Path) -> Result<()> {
+    super::ensure_font();
+    let (w, h) = (800u32, 700u32);
+    let mut buf = vec![255u8; (w * h * 3) as usize];
+    let draw_err = |e: String| Error::Write { path: path.to_path_buf(), source: std::io::Error::other(e) };
+    {
+        let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| draw_err(e.to_string()))?;
+        let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
+        for &(x, y) in points {
+            x0 = x0.min(x);
+            x1 = x1.max(x);
+            y0 = y0.min(y);
+            y1 = y1.max(y);
+        }
+        if !x0.is_finite() {
+            return Err(Error::arg("scatter", format!("{title}: no points")));
+        }
+        let pad = |a: f64, b: f64| ((b - a) * 0.05).max(1e-6);
+        let (px, py) = (pad(x0, x1), pad(y0, y1));
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 20))
+            .margin(15)
+            .x_label_area_size(40)
+            .y_label_area_size(50)
+            .build_cartesian_2d(x0 - px..x1 + px, y0 - py..y1 + py)
+            .map_err(|e| draw_err(e.to_string()))?;
+        chart.configure_mesh().x_desc(x_label).y_desc(y_label).draw().map_err(|e| draw_err(e.to_string()))?;
+        let classes: Vec<u32> = match labels {
+            Some(l) => {
+                let mut c = l.to_vec();
+                c.sort_unstable();
+                c.dedup();
+                c
+            }
+            None => vec![0],
+        };
+        for &class in &classes {
+            let color = Palette99::pick(class as usize).to_rgba();
+            let pts = points.iter().enumerate().filter(|(i, _)| labels.is_none_or(|l| l[*i] == class)).map(|(_, &p)| p);
+            let series = chart
+                .draw_series(pts.map(|p| Circle::new(p, 2, color.filled())))
+                .map_err(|e| draw_err(e.to_string()))?;
+            if labels.is_some() {
+                series.label(class.to_string()).legend(move |(x, y)| Circle::new((x, y), 4, color.filled()));
+            }
+        }
+        if labels.is_some() {
+            chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw().map_err(|e| draw_err(e.to_string()))?;
+        }
+        root.present().map_err(|e| draw_err(e.to_string()))?;
+    }
+    super::grid::save_rgb_png(path, w as usize, h as usize, &buf)
+}

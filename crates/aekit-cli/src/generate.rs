@@ -1,0 +1,231 @@
+//! `aekit sample`, `aekit eval`: the VAE as a generative model.
+
+use std::path::PathBuf;
+
+use aekit::tasks::codes::Trained;
+use aekit::tasks::generate;
+use anyhow::Result;
+
+use crate::codes::SplitArg;
+use crate::common::DataArgs;
+use crate::train::DeviceArg;
+
+#[derive(clap::Args, Debug)]
+pub struct SampleArgs {
+    /// A VAE run folder.
+    #[arg(long)]
+    pub run: PathBuf,
+    #[arg(long, default_value_t = 64)]
+    pub n: usize,
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Scales the prior's standard deviation (below 1: more typical, less varied samples).
+    #[arg(long, default_value_t = 1.0)]
+    pub temperature: f64,
+    #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
+    pub device: DeviceArg,
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct EvalArgs {
+    #[arg(long)]
+    pub run: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[arg(long, value_enum, default_value_t = SplitArg::Test)]
+    pub split: SplitArg,
+    /// Also estimate the negative log-likelihood with the importance-weighted bound.
+    #[arg(long)]
+    pub nll: bool,
+    /// Samples per image for --nll (Burda et al. use 5000).
+    #[arg(long, default_value_t = 5000)]
+    pub importance_samples: usize,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Write the figures as JSON here too.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
+    pub device: DeviceArg,
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+pub fn sample(a: SampleArgs) -> Result<()> {
+    let device = a.device.backend().device()?;
+    let t = Trained::load(&a.run, &device)?;
+    let vae = generate::as_vae(&t.model)?;
+    if a.n == 0 || !(a.temperature >= 0.0 && a.temperature.is_finite()) {
+        return Err(aekit::Error::InvalidArgument { name: "sample", msg: format!("--n {} and --temperature {} must be positive", a.n, a.temperature) }.into());
+    }
+    let x = generate::sample(vae, a.n, a.temperature, a.seed, &device);
+    aekit::io::create_dir(&a.out)?;
+    let title = format!("{} samples from the prior, temperature {}", a.n, a.temperature);
+    generate::write_samples(&x, t.config.input_shape(), &title, &a.out, "samples.png", true)?;
+    if !a.quiet {
+        println!("wrote {} samples to {}", a.n, a.out.display());
+    }
+    Ok(())
+}
+
+pub fn eval(a: EvalArgs) -> Result<()> {
+    let device = a.device.backend().device()?;
+    let t = Trained::load(&a.run, &device)?;
+    let vae = generate::as_vae(&t.model)?;
+    let split = a.data.load(0, a.quiet)?;
+    let ds = match a.split {
+        SplitArg::Train => split.train,
+        SplitArg::Test => split.test,
+    };
+    t.config.check_data(ds.shape())?;
+    let e = generate::elbo(vae, &ds, &device);
+    println!("{} samples, per-sample values in nats:", ds.len());
+    println!("  -ELBO, z sampled:       {:.3}  (reconstruction {:.3} + KL {:.3})", e.loss, e.reconstruction, e.kl);
+    println!("  -ELBO, z = posterior mean: {:.3}", e.loss_mean_z);
+    let mut json = serde_json::json!({
+        "n": ds.len(),
+        "test_loss": e.loss,
+        "test_loss_mean_z": e.loss_mean_z,
+        "test_reconstruction": e.reconstruction,
+        "test_kl": e.kl,
+        "units": "nats per sample; test_loss = -ELBO with z sampled once per image",
+    });
+    if a.nll {
+        let bar = (!a.quiet).then(|| indicatif::ProgressBar::new(ds.len() as u64));
+        let (nll, _) = generate::iwae_nll(vae, &ds, a.importance_samples, a.seed, &device, |done| {
+            if let Some(b) = &bar {
+                b.set_position(done as u64);
+            }
+        })?;
+        if let Some(b) = bar {
+            b.finish_and_clear();
+        }
+        println!("  -log p(x), importance-weighted bound with K = {}: {:.3}", a.importance_samples, nll);
+        json["test_nll_iwae"] = serde_json::json!(nll);
+        json["importance_samples"] = serde_json::json!(a.importance_samples);
+    }
+    if let Some(out) = &a.out {
+        aekit::io::write_json(out, &json)?;
+    }
+    Ok(())
+}
+
+#[derive(clap::Args, Debug)]
+pub struct InterpolateArgs {
+    #[arg(long)]
+    pub run: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Index of the first image (in the chosen split).
+    #[arg(long)]
+    pub from: usize,
+    /// Index of the second image.
+    #[arg(long)]
+    pub to: usize,
+    #[arg(long, default_value_t = 10)]
+    pub steps: usize,
+    #[arg(long, value_enum, default_value_t = SplitArg::Test)]
+    pub split: SplitArg,
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
+    pub device: DeviceArg,
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ManifoldArgs {
+    /// A VAE run with a 2-D latent space.
+    #[arg(long)]
+    pub run: PathBuf,
+    /// Grid size (n x n decoded points).
+    #[arg(long, default_value_t = 20)]
+    pub n: usize,
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
+    pub device: DeviceArg,
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct LatentMapArgs {
+    #[arg(long)]
+    pub run: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[arg(long, value_enum, default_value_t = SplitArg::Test)]
+    pub split: SplitArg,
+    #[arg(long)]
+    pub out: PathBuf,
+    #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
+    pub device: DeviceArg,
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+fn pick(split: aekit::data::Split, which: SplitArg) -> aekit::data::Dataset {
+    match which {
+        SplitArg::Train => split.train,
+        SplitArg::Test => split.test,
+    }
+}
+
+pub fn interpolate(a: InterpolateArgs) -> Result<()> {
+    let device = a.device.backend().device()?;
+    let t = Trained::load(&a.run, &device)?;
+    let vae = generate::as_vae(&t.model)?;
+    let ds = pick(a.data.load(0, a.quiet)?, a.split);
+    t.config.check_data(ds.shape())?;
+    let x = generate::interpolate(vae, &ds, a.from, a.to, a.steps, &device)?;
+    aekit::io::create_dir(&a.out)?;
+    let shape = t.config.input_shape();
+    let mut g = aekit::viz::grid::Grid::new(shape, 2)?.title(format!("from sample {} to sample {} in latent space", a.from, a.to));
+    g.row(Some("inputs".into()), [ds.sample(a.from), ds.sample(a.to)]);
+    g.row(Some("decoded".into()), x.chunks_exact(shape.len()));
+    g.save_png(&a.out.join("interpolation.png"))?;
+    if !a.quiet {
+        println!("wrote {}", a.out.join("interpolation.png").display());
+    }
+    Ok(())
+}
+
+pub fn manifold(a: ManifoldArgs) -> Result<()> {
+    let device = a.device.backend().device()?;
+    let t = Trained::load(&a.run, &device)?;
+    let vae = generate::as_vae(&t.model)?;
+    let x = generate::manifold(vae, a.n, &device)?;
+    aekit::io::create_dir(&a.out)?;
+    let shape = t.config.input_shape();
+    let mut g = aekit::viz::grid::Grid::new(shape, 1)?.title("the learned manifold: decoded z = (inverse normal CDF of an even grid)");
+    for row in x.chunks(a.n * shape.len()) {
+        g.row(None, row.chunks_exact(shape.len()));
+    }
+    g.save_png(&a.out.join("manifold.png"))?;
+    if !a.quiet {
+        println!("wrote {}", a.out.join("manifold.png").display());
+    }
+    Ok(())
+}
+
+pub fn latent_map(a: LatentMapArgs) -> Result<()> {
+    let device = a.device.backend().device()?;
+    let t = Trained::load(&a.run, &device)?;
+    let vae = generate::as_vae(&t.model)?;
+    let ds = pick(a.data.load(0, a.quiet)?, a.split);
+    t.config.check_data(ds.shape())?;
+    let (pts, what) = generate::latent_points(vae, &ds, &device)?;
+    aekit::io::create_dir(&a.out)?;
+    let path = a.out.join("latent_map.png");
+    aekit::viz::plot::scatter(&pts, ds.labels(), &format!("{} samples: {what}", ds.len()), "axis 1", "axis 2", &path)?;
+    if !a.quiet {
+        println!("wrote {}", path.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,240 @@
+//! The variational autoencoder of Kingma & Welling (2013), "Auto-Encoding Variational Bayes".
+//!
+//! The encoder gives a diagonal Gaussian q(z|x) = N(mu, diag(exp(logvar))); training draws
+//! z = mu + exp(logvar / 2) · eps with eps ~ N(0, I) (the reparameterization trick) and minimises
+//! the negative evidence lower bound per sample, in nats:
+//!
+//!   -ELBO(x) = -log p(x|z) + beta · KL(q(z|x) || N(0, I)),
+//!   KL = -1/2 Σ_j (1 + logvar_j - mu_j² - exp(logvar_j)),
+//!
+//! with -log p(x|z) the Bernoulli likelihood (binary cross-entropy summed over pixels, as in the
+//! PyTorch example) or a Gaussian one (fixed or learned standard deviation, shared by all
+//! pixels). The loss is the mean over the batch of the per-sample value.
+
+use burn::nn::{Linear, LinearConfig};
+use burn::prelude::*;
+use burn::tensor::activation::{relu, softplus};
+
+use super::{Activation, Autoencoder, Output};
+use crate::data::SampleShape;
+use crate::error::{Error, Result};
+use crate::loss::Loss;
+
+/// The decoder's likelihood p(x|z).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Likelihood {
+    /// Pixels in [0, 1] as Bernoulli probabilities: binary cross-entropy summed over pixels.
+    Bernoulli,
+    /// N(x; sigmoid(decoder), sigma²) per pixel; `sigma: None` learns one shared log-sigma.
+    Gaussian { sigma: Option<f64> },
+}
+
+#[derive(Config, Debug)]
+pub struct VaeConfig {
+    pub input: SampleShape,
+    /// Hidden sizes of the encoder; the decoder mirrors them.
+    #[config(default = "vec![400]")]
+    pub hidden: Vec<usize>,
+    #[config(default = 20)]
+    pub latent: usize,
+    #[config(default = "Activation::Relu")]
+    pub activation: Activation,
+    #[config(default = "Likelihood::Bernoulli")]
+    pub likelihood: Likelihood,
+    /// Weight of the KL term (beta-VAE, Higgins et al. 2017); 1 is the ELBO.
+    #[config(default = 1.0)]
+    pub beta: f64,
+}
+
+impl VaeConfig {
+    /// The PyTorch example's model (github.com/pytorch/examples, vae/main.py): 784-400 ReLU,
+    /// 20-d mu and logvar heads, 20-400 ReLU-784 sigmoid, Bernoulli likelihood.
+    pub fn mnist_preset(input: SampleShape) -> Self {
+        VaeConfig::new(input)
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        if self.latent == 0 || self.hidden.contains(&0) {
+            return Err(Error::arg("vae layer sizes", format!("hidden {:?}, latent {}: sizes must be positive", self.hidden, self.latent)));
+        }
+        if !(self.beta >= 0.0 && self.beta.is_finite()) {
+            return Err(Error::arg("beta", format!("{}: expected a non-negative weight", self.beta)));
+        }
+        if let Likelihood::Gaussian { sigma: Some(s) } = self.likelihood {
+            if !(s > 0.0 && s.is_finite()) {
+                return Err(Error::arg("sigma", format!("{s}: expected a positive standard deviation")));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn init(&self, device: &Device) -> Vae {
+        let mut sizes = vec![self.input.len()];
+        sizes.extend(&self.hidden);
+        let encoder = sizes.windows(2).map(|w| LinearConfig::new(w[0], w[1]).init(device)).collect();
+        let h = *sizes.last().expect("input size");
+        let mut dec = vec![self.latent];
+        dec.extend(self.hidden.iter().rev());
+        dec.push(self.input.len());
+        let decoder = dec.windows(2).map(|w| LinearConfig::new(w[0], w[1]).init(device)).collect();
+        let log_sigma = match self.likelihood {
+            Likelihood::Gaussian { sigma: None } => Some(burn::module::Param::from_tensor(Tensor::zeros([1], device))),
+            _ => None,
+        };
+        Vae {
+            encoder,
+            mu: LinearConfig::new(h, self.latent).init(device),
+            logvar: LinearConfig::new(h, self.latent).init(device),
+            decoder,
+            log_sigma,
+            activation: self.activation,
+            likelihood: self.likelihood,
+            beta: self.beta,
+            latent: self.latent,
+        }
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct Vae {
+    pub encoder: Vec<Linear>,
+    pub mu: Linear,
+    pub logvar: Linear,
+    pub decoder: Vec<Linear>,
+    pub log_sigma: Option<burn::module::Param<Tensor<1>>>,
+    #[module(skip)]
+    activation: Activation,
+    #[module(skip)]
+    likelihood: Likelihood,
+    #[module(skip)]
+    beta: f64,
+    #[module(skip)]
+    latent: usize,
+}
+
+/// The parts of the negative ELBO, per sample.
+pub struct ElboParts {
+    /// -log p(x|z), nats, `[B]`.
+    pub reconstruction: Tensor<1>,
+    /// KL(q(z|x) || N(0, I)), nats, `[B]`.
+    pub kl: Tensor<1>,
+}
+
+impl Vae {
+    /// The Gaussian posterior's parameters.
+    ///
+    /// # Shapes
+    /// `x`: `[B, P]` → (`mu`, `logvar`): `[B, L]` each
+    pub fn posterior(&self, x: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
+        let h = self.encoder.iter().fold(x, |h, l| self.activation.apply(l.forward(h)));
+        (self.mu.forward(h.clone()), self.logvar.forward(h))
+    }
+
+    pub fn latent_dim(&self) -> usize {
+        self.latent
+    }
+
+    /// -log p(x | decoder output), summed over pixels.
+    ///
+    /// # Shapes
+    /// `logits`, `x`: `[B, P]` → `[B]`
+    pub fn nll(&self, logits: Tensor<2>, x: Tensor<2>) -> Tensor<1> {
+        let per: Tensor<2> = match self.likelihood {
+            Likelihood::Bernoulli => relu(logits.clone()) - logits.clone() * x + softplus(-logits.abs(), 1.0),
+            Likelihood::Gaussian { sigma } => {
+                let [_, p] = x.dims();
+                let sq = (burn::tensor::activation::sigmoid(logits) - x).square();
+                let half_log_2pi = 0.5 * (2.0 * std::f64::consts::PI).ln();
+                let out = match (sigma, &self.log_sigma) {
+                    (Some(s), _) => sq / (2.0 * s * s) + (s.ln() + half_log_2pi),
+                    (None, Some(ls)) => {
+                        let ls: Tensor<2> = ls.val().reshape([1, 1]);
+                        sq * (ls.clone() * -2.0).exp() * 0.5 + ls + half_log_2pi
+                    }
+                    (None, None) => unreachable!("a learned sigma always has its parameter"),
+                };
+                let _ = p;
+                out
+            }
+        };
+        per.sum_dim(1).squeeze_dim(1)
+    }
+
+    /// Per-sample parts of the negative ELBO; `eps` `[B, L]` draws z, `None` sets z to the mean.
+    pub fn elbo_parts(&self, x: Tensor<2>, eps: Option<Tensor<2>>) -> ElboParts {
+        let (mu, logvar) = self.posterior(x.clone());
+        let z = match eps {
+            Some(e) => mu.clone() + (logvar.clone() * 0.5).exp() * e,
+            None => mu.clone(),
+        };
+        let logits = self.decode(z);
+        let kl = ((logvar.clone() + 1.0 - mu.square() - logvar.exp()) * -0.5).sum_dim(1).squeeze_dim(1);
+        ElboParts { reconstruction: self.nll(logits, x), kl }
+    }
+
+    /// log p(x, z_k) - log q(z_k | x) for K draws per sample, the terms of the importance-weighted
+    /// bound (Burda et al. 2016).
+    ///
+    /// # Shapes
+    /// `x`: `[B, P]`, `eps`: `[B, K, L]` → `[B, K]`
+    pub fn log_weights(&self, x: Tensor<2>, eps: Tensor<3>) -> Tensor<2> {
+        let [b, k, l] = eps.dims();
+        let [_, p] = x.dims();
+        let (mu, logvar) = self.posterior(x.clone());
+        let std = (logvar.clone() * 0.5).exp();
+        let z: Tensor<3> = mu.reshape([b, 1, l]) + std.reshape([b, 1, l]) * eps.clone();
+        let logits = self.decode(z.clone().reshape([b * k, l]));
+        let xk: Tensor<2> = x.reshape([b, 1, p]).expand([b, k, p]).reshape([b * k, p]);
+        let log_px_z: Tensor<2> = (-self.nll(logits, xk)).reshape([b, k]);
+        let half_log_2pi = 0.5 * (2.0 * std::f64::consts::PI).ln();
+        // log N(z; 0, I) and log N(z; mu, std²) = log N(eps; 0, I) - Σ log std.
+        let log_pz: Tensor<2> = (z.square() * -0.5 - half_log_2pi).sum_dim(2).squeeze_dim(2);
+        let log_q: Tensor<2> = (eps.square() * -0.5 - half_log_2pi).sum_dim(2).squeeze_dim(2)
+            - (logvar * 0.5).sum_dim(1);
+        log_px_z + log_pz - log_q
+    }
+}
+
+impl Autoencoder for Vae {
+    /// The posterior mean: the latent feature of x.
+    fn encode(&self, x: Tensor<2>) -> Tensor<2> {
+        self.posterior(x).0
+    }
+    fn decode(&self, z: Tensor<2>) -> Tensor<2> {
+        let last = self.decoder.len() - 1;
+        self.decoder.iter().enumerate().fold(z, |h, (i, l)| {
+            let h = l.forward(h);
+            if i < last {
+                self.activation.apply(h)
+            } else {
+                h
+            }
+        })
+    }
+    fn output(&self) -> Output {
+        Output::Sigmoid
+    }
+    fn loss_kind(&self) -> Loss {
+        match self.likelihood {
+            Likelihood::Bernoulli => Loss::Bce,
+            Likelihood::Gaussian { .. } => Loss::Mse,
+        }
+    }
+    fn noise_dim(&self) -> usize {
+        self.latent
+    }
+    fn loss(&self, x: Tensor<2>, _target: Tensor<2>, noise: Option<Tensor<2>>) -> Tensor<1> {
+        let parts = self.elbo_parts(x, noise);
+        (parts.reconstruction + parts.kl * self.beta).mean()
+    }
+    fn loss_description(&self) -> String {
+        let lik = match self.likelihood {
+            Likelihood::Bernoulli => "Bernoulli likelihood (binary cross-entropy summed over pixels)".to_string(),
+            Likelihood::Gaussian { sigma: Some(s) } => format!("Gaussian likelihood, sigma {s}"),
+            Likelihood::Gaussian { sigma: None } => "Gaussian likelihood, learned sigma".to_string(),
+        };
+        let beta = if self.beta == 1.0 { String::new() } else { format!(", KL weighted by beta = {}", self.beta) };
+        format!("negative ELBO per sample in nats, z sampled: {lik} + KL(q(z|x) || N(0, I)){beta}")
+    }
+}
