@@ -73,6 +73,9 @@ pub struct Args {
     pub patience: Option<usize>,
     #[arg(long, default_value_t = 0.0)]
     pub weight_decay: f64,
+    /// Adam's epsilon (PyTorch's and Keras's 1e-8 by default).
+    #[arg(long, default_value_t = 1e-8)]
+    pub adam_epsilon: f64,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
@@ -272,6 +275,7 @@ pub fn run(a: Args) -> Result<()> {
             let mut cfg = TrainConfig::new()
                 .with_batch_size(a.batch_size)
                 .with_weight_decay(a.weight_decay)
+                .with_adam_epsilon(a.adam_epsilon)
                 .with_seed(a.seed)
                 .with_val_fraction(a.val_fraction)
                 .with_patience(a.patience);
