@@ -68,17 +68,20 @@ pub struct DecodeArgs {
     pub quiet: bool,
 }
 
-fn pick(split: aekit::data::Split, which: SplitArg) -> aekit::data::Dataset {
-    match which {
-        SplitArg::Train => split.train,
-        SplitArg::Test => split.test,
+impl SplitArg {
+    /// The chosen part of a split.
+    pub fn pick(self, split: aekit::data::Split) -> aekit::data::Dataset {
+        match self {
+            SplitArg::Train => split.train,
+            SplitArg::Test => split.test,
+        }
     }
 }
 
 pub fn reconstruct(a: ReconstructArgs) -> Result<()> {
     let device = a.device.backend().device()?;
     let t = Trained::load(&a.run, &device)?;
-    let ds = pick(a.data.load(0, a.quiet)?, a.split);
+    let ds = a.split.pick(a.data.load(0, a.quiet)?);
     let r = codes::reconstruct(&t, &ds, &device, a.n, &a.out)?;
     if !a.quiet {
         let bce = r.bce.map(|b| format!(", BCE/pixel {b:.5}")).unwrap_or_default();
@@ -92,7 +95,7 @@ pub fn encode(a: EncodeArgs) -> Result<()> {
     let device = a.device.backend().device()?;
     aekit::data::latents::Format::from_path(&a.out)?;
     let t = Trained::load(&a.run, &device)?;
-    let ds = pick(a.data.load(0, a.quiet)?, a.split);
+    let ds = a.split.pick(a.data.load(0, a.quiet)?);
     let z = t.encode(&ds, &device)?;
     aekit::data::latents::write(&a.out, &z)?;
     if !a.quiet {

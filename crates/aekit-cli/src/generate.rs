@@ -76,11 +76,7 @@ pub fn eval(a: EvalArgs) -> Result<()> {
     let device = a.device.backend().device()?;
     let t = Trained::load(&a.run, &device)?;
     let vae = generate::as_vae(&t.model)?;
-    let split = a.data.load(0, a.quiet)?;
-    let ds = match a.split {
-        SplitArg::Train => split.train,
-        SplitArg::Test => split.test,
-    };
+    let ds = a.split.pick(a.data.load(0, a.quiet)?);
     t.config.check_data(ds.shape())?;
     let e = generate::elbo(vae, &ds, &device);
     println!("{} samples, per-sample values in nats:", ds.len());
@@ -170,18 +166,12 @@ pub struct LatentMapArgs {
     pub quiet: bool,
 }
 
-fn pick(split: aekit::data::Split, which: SplitArg) -> aekit::data::Dataset {
-    match which {
-        SplitArg::Train => split.train,
-        SplitArg::Test => split.test,
-    }
-}
 
 pub fn interpolate(a: InterpolateArgs) -> Result<()> {
     let device = a.device.backend().device()?;
     let t = Trained::load(&a.run, &device)?;
     let vae = generate::as_vae(&t.model)?;
-    let ds = pick(a.data.load(0, a.quiet)?, a.split);
+    let ds = a.split.pick(a.data.load(0, a.quiet)?);
     t.config.check_data(ds.shape())?;
     let x = generate::interpolate(vae, &ds, a.from, a.to, a.steps, &device)?;
     aekit::io::create_dir(&a.out)?;
@@ -218,7 +208,7 @@ pub fn latent_map(a: LatentMapArgs) -> Result<()> {
     let device = a.device.backend().device()?;
     let t = Trained::load(&a.run, &device)?;
     let vae = generate::as_vae(&t.model)?;
-    let ds = pick(a.data.load(0, a.quiet)?, a.split);
+    let ds = a.split.pick(a.data.load(0, a.quiet)?);
     t.config.check_data(ds.shape())?;
     let (pts, what) = generate::latent_points(vae, &ds, &device)?;
     aekit::io::create_dir(&a.out)?;

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use aekit::device::Backend;
 use aekit::loss::Loss;
 use aekit::models::conv::ConvAeConfig;
+use aekit::models::conv_vae::ConvVaeConfig;
 use aekit::models::dense::DenseAeConfig;
 use aekit::models::linear::LinearAeConfig;
 use aekit::models::sparse::SparseAeConfig;
@@ -95,6 +96,8 @@ pub enum ModelArg {
     Vae,
     /// The PyTorch example's VAE exactly: 784-400-(20, 20)-400-784, Bernoulli likelihood.
     VaeMnist,
+    /// Convolutional VAE (--channels, --latent, --beta, --likelihood).
+    ConvVae,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -153,6 +156,10 @@ fn model_config(a: &Args, model: ModelArg, input: aekit::data::SampleShape) -> M
         OutputArg::Sigmoid => Output::Sigmoid,
         OutputArg::Identity => Output::Identity,
     });
+    let likelihood = match a.likelihood {
+        Some(LikelihoodArg::Gaussian) => Likelihood::Gaussian { sigma: a.sigma },
+        _ => Likelihood::Bernoulli,
+    };
     let dense = || {
         let mut c = DenseAeConfig::new(input);
         if let Some(h) = &a.hidden {
@@ -176,11 +183,19 @@ fn model_config(a: &Args, model: ModelArg, input: aekit::data::SampleShape) -> M
             c.latent = a.latent.unwrap_or(c.latent);
             c.activation = activation.unwrap_or(c.activation);
             c.beta = a.beta.unwrap_or(c.beta);
-            c.likelihood = match a.likelihood {
-                Some(LikelihoodArg::Gaussian) => Likelihood::Gaussian { sigma: a.sigma },
-                _ => Likelihood::Bernoulli,
-            };
+            c.likelihood = likelihood;
             ModelConfig::Vae(c)
+        }
+        ModelArg::ConvVae => {
+            let mut c = ConvVaeConfig::new(input);
+            if let Some(ch) = &a.channels {
+                c.channels = ch.clone();
+            }
+            c.latent = a.latent.unwrap_or(c.latent);
+            c.activation = activation.unwrap_or(c.activation);
+            c.beta = a.beta.unwrap_or(c.beta);
+            c.likelihood = likelihood;
+            ModelConfig::ConvVae(c)
         }
         ModelArg::Sparse => {
             let mut c = SparseAeConfig::new(dense());

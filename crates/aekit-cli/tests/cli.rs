@@ -771,3 +771,19 @@ fn vae_with_2d_latent_draws_the_manifold_and_resumes_exactly() {
     let cfg = report(&t.path().join("full/config.json"));
     assert_eq!(cfg["model"]["likelihood"]["kind"].as_str(), Some("gaussian"));
 }
+
+#[test]
+fn conv_vae_trains_and_samples() {
+    let t = tempfile::tempdir().unwrap();
+    let o = aekit(t.path(), &train_args(&["--model", "conv-vae", "--channels", "8,16", "--latent", "8", "--epochs", "2", "--out", "cvae"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = report(&t.path().join("cvae/report.json"));
+    let (loss, rec, kl) = (r["test_loss"].as_f64().unwrap(), r["test_reconstruction"].as_f64().unwrap(), r["test_kl"].as_f64().unwrap());
+    assert!((loss - (rec + kl)).abs() < 1e-3 * loss && loss < 543.0, "{loss} = {rec} + {kl}");
+    let first: f64 = r["epochs"][0]["train_loss"].as_f64().unwrap();
+    let last: f64 = r["epochs"][1]["train_loss"].as_f64().unwrap();
+    assert!(last < first, "training loss went from {first} to {last}");
+    let o = aekit(t.path(), &["sample", "--run", "cvae", "--n", "8", "--out", "s", "--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(t.path().join("s/samples.png").is_file());
+}

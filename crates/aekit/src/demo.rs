@@ -10,7 +10,7 @@ use crate::models::conv::ConvAeConfig;
 use crate::models::dense::DenseAeConfig;
 use crate::models::linear::LinearAeConfig;
 use crate::models::vae::VaeConfig;
-use crate::models::{Model, ModelConfig};
+use crate::models::ModelConfig;
 use crate::tasks::generate;
 use crate::viz::html::Block;
 use crate::tasks::{pca_compression, reconstruct};
@@ -81,7 +81,7 @@ fn vae_section(split: &crate::data::Split, device: &burn::prelude::Device, out: 
     let dir2 = out.join("vae2d");
     let cfg2 = VaeConfig::new(shape).with_hidden(vec![256]).with_latent(2);
     let (model2, _) = reconstruct::run(&ModelConfig::Vae(cfg2), &TrainConfig::new().with_epochs(15), split, &data, device, &dir2, observer)?;
-    let Model::Vae(vae2) = &model2 else { unreachable!("built as a VAE") };
+    let vae2 = generate::as_vae(&model2)?;
     let m = generate::manifold(vae2, 20, device)?;
     let mut g = crate::viz::grid::Grid::new(shape, 1)?.title("2-D latent space: decoded inverse-CDF grid");
     for row in m.chunks(20 * shape.len()) {

@@ -3,7 +3,7 @@
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 
-use super::{check_loss_output, Activation, Autoencoder, Output};
+use super::{check_loss_output, mlp, Activation, Autoencoder, Output};
 use crate::data::SampleShape;
 use crate::error::{Error, Result};
 use crate::loss::Loss;
@@ -68,26 +68,10 @@ pub struct DenseAe {
 
 impl Autoencoder for DenseAe {
     fn encode(&self, x: Tensor<2>) -> Tensor<2> {
-        let last = self.encoder.len() - 1;
-        self.encoder.iter().enumerate().fold(x, |h, (i, layer)| {
-            let h = layer.forward(h);
-            if i < last || self.latent_activation {
-                self.activation.apply(h)
-            } else {
-                h
-            }
-        })
+        mlp(&self.encoder, x, self.activation, self.latent_activation)
     }
     fn decode(&self, z: Tensor<2>) -> Tensor<2> {
-        let last = self.decoder.len() - 1;
-        self.decoder.iter().enumerate().fold(z, |h, (i, layer)| {
-            let h = layer.forward(h);
-            if i < last {
-                self.activation.apply(h)
-            } else {
-                h
-            }
-        })
+        mlp(&self.decoder, z, self.activation, false)
     }
     fn output(&self) -> Output {
         self.output

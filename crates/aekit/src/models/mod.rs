@@ -6,6 +6,7 @@
 //! Decoders return pre-activation outputs; [`Output`] says what turns them into data.
 
 pub mod conv;
+pub mod conv_vae;
 pub mod dense;
 pub mod linear;
 pub mod sparse;
@@ -87,6 +88,23 @@ pub fn reconstruction_loss(out: Tensor<2>, target: Tensor<2>, output: Output, ki
     }
 }
 
+/// A stack of dense layers with `activation` after each one, except the last unless
+/// `activate_last`.
+///
+/// # Shapes
+/// `x`: `[B, first layer's input]` → `[B, last layer's output]`
+pub(crate) fn mlp(layers: &[burn::nn::Linear], x: Tensor<2>, activation: Activation, activate_last: bool) -> Tensor<2> {
+    let last = layers.len().saturating_sub(1);
+    layers.iter().enumerate().fold(x, |h, (i, layer)| {
+        let h = layer.forward(h);
+        if i < last || activate_last {
+            activation.apply(h)
+        } else {
+            h
+        }
+    })
+}
+
 /// Hidden-layer activation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -116,6 +134,7 @@ pub enum ModelConfig {
     Conv(conv::ConvAeConfig),
     Sparse(sparse::SparseAeConfig),
     Vae(vae::VaeConfig),
+    ConvVae(conv_vae::ConvVaeConfig),
 }
 
 impl ModelConfig {
@@ -127,6 +146,7 @@ impl ModelConfig {
             ModelConfig::Conv(_) => "conv",
             ModelConfig::Sparse(_) => "sparse",
             ModelConfig::Vae(_) => "vae",
+            ModelConfig::ConvVae(_) => "conv-vae",
         }
     }
 
@@ -138,6 +158,7 @@ impl ModelConfig {
             ModelConfig::Conv(c) => c.input,
             ModelConfig::Sparse(c) => c.dense.input,
             ModelConfig::Vae(c) => c.input,
+            ModelConfig::ConvVae(c) => c.input,
         }
     }
 
@@ -149,6 +170,7 @@ impl ModelConfig {
             ModelConfig::Conv(c) => c.validate(),
             ModelConfig::Sparse(c) => c.validate(),
             ModelConfig::Vae(c) => c.validate(),
+            ModelConfig::ConvVae(c) => c.validate(),
         }
     }
 
@@ -162,6 +184,7 @@ impl ModelConfig {
             ModelConfig::Conv(c) => Model::Conv(c.init(device)),
             ModelConfig::Sparse(c) => Model::Sparse(c.init(device)),
             ModelConfig::Vae(c) => Model::Vae(c.init(device)),
+            ModelConfig::ConvVae(c) => Model::ConvVae(c.init(device)),
         })
     }
 
@@ -186,9 +209,19 @@ pub enum Model {
     Conv(conv::ConvAe),
     Sparse(sparse::SparseAe),
     Vae(vae::Vae),
+    ConvVae(conv_vae::ConvVae),
 }
 
 impl Model {
+    /// The model as a VAE, when it is one.
+    pub fn variational(&self) -> Option<&dyn vae::Variational> {
+        match self {
+            Model::Vae(m) => Some(m),
+            Model::ConvVae(m) => Some(m),
+            _ => None,
+        }
+    }
+
     fn inner(&self) -> &dyn Autoencoder {
         match self {
             Model::Linear(m) => m,
@@ -196,6 +229,7 @@ impl Model {
             Model::Conv(m) => m,
             Model::Sparse(m) => m,
             Model::Vae(m) => m,
+            Model::ConvVae(m) => m,
         }
     }
 }

@@ -15,7 +15,7 @@ use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::{relu, softplus};
 
-use super::{Activation, Autoencoder, Output};
+use super::{mlp, Activation, Autoencoder, Output};
 use crate::data::SampleShape;
 use crate::error::{Error, Result};
 use crate::loss::Loss;
@@ -55,18 +55,10 @@ impl VaeConfig {
     }
 
     pub fn validate(&self) -> Result<()> {
-        if self.latent == 0 || self.hidden.contains(&0) {
-            return Err(Error::arg("vae layer sizes", format!("hidden {:?}, latent {}: sizes must be positive", self.hidden, self.latent)));
+        if self.hidden.contains(&0) {
+            return Err(Error::arg("vae layer sizes", format!("hidden {:?}: sizes must be positive", self.hidden)));
         }
-        if !(self.beta >= 0.0 && self.beta.is_finite()) {
-            return Err(Error::arg("beta", format!("{}: expected a non-negative weight", self.beta)));
-        }
-        if let Likelihood::Gaussian { sigma: Some(s) } = self.likelihood {
-            if !(s > 0.0 && s.is_finite()) {
-                return Err(Error::arg("sigma", format!("{s}: expected a positive standard deviation")));
-            }
-        }
-        Ok(())
+        validate_vae(self.latent, self.beta, self.likelihood)
     }
 
     pub fn init(&self, device: &Device) -> Vae {
@@ -78,10 +70,7 @@ impl VaeConfig {
         dec.extend(self.hidden.iter().rev());
         dec.push(self.input.len());
         let decoder = dec.windows(2).map(|w| LinearConfig::new(w[0], w[1]).init(device)).collect();
-        let log_sigma = match self.likelihood {
-            Likelihood::Gaussian { sigma: None } => Some(burn::module::Param::from_tensor(Tensor::zeros([1], device))),
-            _ => None,
-        };
+        let log_sigma = log_sigma_param(self.likelihood, device);
         Vae {
             encoder,
             mu: LinearConfig::new(h, self.latent).init(device),
@@ -121,48 +110,45 @@ pub struct ElboParts {
     pub kl: Tensor<1>,
 }
 
-impl Vae {
+/// A model with a diagonal Gaussian posterior and a likelihood p(x|z): every VAE. The ELBO, its
+/// parts and the importance weights are written once here, for every encoder/decoder shape.
+pub trait Variational: Autoencoder {
     /// The Gaussian posterior's parameters.
     ///
     /// # Shapes
     /// `x`: `[B, P]` → (`mu`, `logvar`): `[B, L]` each
-    pub fn posterior(&self, x: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
-        let h = self.encoder.iter().fold(x, |h, l| self.activation.apply(l.forward(h)));
-        (self.mu.forward(h.clone()), self.logvar.forward(h))
-    }
-
-    pub fn latent_dim(&self) -> usize {
-        self.latent
-    }
+    fn posterior(&self, x: Tensor<2>) -> (Tensor<2>, Tensor<2>);
+    fn latent_dim(&self) -> usize;
+    fn likelihood(&self) -> Likelihood;
+    /// The learned log standard deviation of a Gaussian likelihood without a fixed sigma.
+    fn log_sigma(&self) -> Option<Tensor<1>>;
+    fn beta(&self) -> f64;
 
     /// -log p(x | decoder output), summed over pixels.
     ///
     /// # Shapes
     /// `logits`, `x`: `[B, P]` → `[B]`
-    pub fn nll(&self, logits: Tensor<2>, x: Tensor<2>) -> Tensor<1> {
-        let per: Tensor<2> = match self.likelihood {
+    fn nll(&self, logits: Tensor<2>, x: Tensor<2>) -> Tensor<1> {
+        let per: Tensor<2> = match self.likelihood() {
             Likelihood::Bernoulli => relu(logits.clone()) - logits.clone() * x + softplus(-logits.abs(), 1.0),
             Likelihood::Gaussian { sigma } => {
-                let [_, p] = x.dims();
                 let sq = (burn::tensor::activation::sigmoid(logits) - x).square();
                 let half_log_2pi = 0.5 * (2.0 * std::f64::consts::PI).ln();
-                let out = match (sigma, &self.log_sigma) {
+                match (sigma, self.log_sigma()) {
                     (Some(s), _) => sq / (2.0 * s * s) + (s.ln() + half_log_2pi),
                     (None, Some(ls)) => {
-                        let ls: Tensor<2> = ls.val().reshape([1, 1]);
+                        let ls: Tensor<2> = ls.reshape([1, 1]);
                         sq * (ls.clone() * -2.0).exp() * 0.5 + ls + half_log_2pi
                     }
                     (None, None) => unreachable!("a learned sigma always has its parameter"),
-                };
-                let _ = p;
-                out
+                }
             }
         };
         per.sum_dim(1).squeeze_dim(1)
     }
 
     /// Per-sample parts of the negative ELBO; `eps` `[B, L]` draws z, `None` sets z to the mean.
-    pub fn elbo_parts(&self, x: Tensor<2>, eps: Option<Tensor<2>>) -> ElboParts {
+    fn elbo_parts(&self, x: Tensor<2>, eps: Option<Tensor<2>>) -> ElboParts {
         let (mu, logvar) = self.posterior(x.clone());
         let z = match eps {
             Some(e) => mu.clone() + (logvar.clone() * 0.5).exp() * e,
@@ -178,7 +164,7 @@ impl Vae {
     ///
     /// # Shapes
     /// `x`: `[B, P]`, `eps`: `[B, K, L]` → `[B, K]`
-    pub fn log_weights(&self, x: Tensor<2>, eps: Tensor<3>) -> Tensor<2> {
+    fn log_weights(&self, x: Tensor<2>, eps: Tensor<3>) -> Tensor<2> {
         let [b, k, l] = eps.dims();
         let [_, p] = x.dims();
         let (mu, logvar) = self.posterior(x.clone());
@@ -194,23 +180,73 @@ impl Vae {
             - (logvar * 0.5).sum_dim(1);
         log_px_z + log_pz - log_q
     }
+
+    /// The training objective: the batch mean of the per-sample -ELBO with KL weighted by beta.
+    fn negative_elbo(&self, x: Tensor<2>, noise: Option<Tensor<2>>) -> Tensor<1> {
+        let parts = self.elbo_parts(x, noise);
+        (parts.reconstruction + parts.kl * self.beta()).mean()
+    }
+
+    fn describe_objective(&self) -> String {
+        let lik = match self.likelihood() {
+            Likelihood::Bernoulli => "Bernoulli likelihood (binary cross-entropy summed over pixels)".to_string(),
+            Likelihood::Gaussian { sigma: Some(s) } => format!("Gaussian likelihood, sigma {s}"),
+            Likelihood::Gaussian { sigma: None } => "Gaussian likelihood, learned sigma".to_string(),
+        };
+        let beta = if self.beta() == 1.0 { String::new() } else { format!(", KL weighted by beta = {}", self.beta()) };
+        format!("negative ELBO per sample in nats, z sampled: {lik} + KL(q(z|x) || N(0, I)){beta}")
+    }
+}
+
+/// The learned log-sigma parameter a Gaussian likelihood without a fixed sigma needs.
+pub(crate) fn log_sigma_param(likelihood: Likelihood, device: &Device) -> Option<burn::module::Param<Tensor<1>>> {
+    match likelihood {
+        Likelihood::Gaussian { sigma: None } => Some(burn::module::Param::from_tensor(Tensor::zeros([1], device))),
+        _ => None,
+    }
+}
+
+pub(crate) fn validate_vae(latent: usize, beta: f64, likelihood: Likelihood) -> Result<()> {
+    if latent == 0 {
+        return Err(Error::arg("latent", "0: expected a positive size"));
+    }
+    if !(beta >= 0.0 && beta.is_finite()) {
+        return Err(Error::arg("beta", format!("{beta}: expected a non-negative weight")));
+    }
+    if let Likelihood::Gaussian { sigma: Some(s) } = likelihood {
+        if !(s > 0.0 && s.is_finite()) {
+            return Err(Error::arg("sigma", format!("{s}: expected a positive standard deviation")));
+        }
+    }
+    Ok(())
+}
+
+impl Variational for Vae {
+    fn posterior(&self, x: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
+        let h = mlp(&self.encoder, x, self.activation, true);
+        (self.mu.forward(h.clone()), self.logvar.forward(h))
+    }
+    fn latent_dim(&self) -> usize {
+        self.latent
+    }
+    fn likelihood(&self) -> Likelihood {
+        self.likelihood
+    }
+    fn log_sigma(&self) -> Option<Tensor<1>> {
+        self.log_sigma.as_ref().map(|p| p.val())
+    }
+    fn beta(&self) -> f64 {
+        self.beta
+    }
 }
 
 impl Autoencoder for Vae {
     /// The posterior mean: the latent feature of x.
     fn encode(&self, x: Tensor<2>) -> Tensor<2> {
-        self.posterior(x).0
+        Variational::posterior(self, x).0
     }
     fn decode(&self, z: Tensor<2>) -> Tensor<2> {
-        let last = self.decoder.len() - 1;
-        self.decoder.iter().enumerate().fold(z, |h, (i, l)| {
-            let h = l.forward(h);
-            if i < last {
-                self.activation.apply(h)
-            } else {
-                h
-            }
-        })
+        mlp(&self.decoder, z, self.activation, false)
     }
     fn output(&self) -> Output {
         Output::Sigmoid
@@ -225,16 +261,9 @@ impl Autoencoder for Vae {
         self.latent
     }
     fn loss(&self, x: Tensor<2>, _target: Tensor<2>, noise: Option<Tensor<2>>) -> Tensor<1> {
-        let parts = self.elbo_parts(x, noise);
-        (parts.reconstruction + parts.kl * self.beta).mean()
+        self.negative_elbo(x, noise)
     }
     fn loss_description(&self) -> String {
-        let lik = match self.likelihood {
-            Likelihood::Bernoulli => "Bernoulli likelihood (binary cross-entropy summed over pixels)".to_string(),
-            Likelihood::Gaussian { sigma: Some(s) } => format!("Gaussian likelihood, sigma {s}"),
-            Likelihood::Gaussian { sigma: None } => "Gaussian likelihood, learned sigma".to_string(),
-        };
-        let beta = if self.beta == 1.0 { String::new() } else { format!(", KL weighted by beta = {}", self.beta) };
-        format!("negative ELBO per sample in nats, z sampled: {lik} + KL(q(z|x) || N(0, I)){beta}")
+        self.describe_objective()
     }
 }

@@ -7,24 +7,21 @@ use burn::prelude::*;
 
 use crate::data::{Dataset, SampleShape};
 use crate::error::{Error, Result};
-use crate::models::vae::Vae;
-use crate::models::{Autoencoder, Model};
+use crate::models::vae::Variational;
+use crate::models::Model;
 use crate::train::batch_tensor;
 use crate::viz::grid::{save_rgb_png, Grid};
 
 /// The VAE inside a model, or an error naming what was given.
-pub fn as_vae(model: &Model) -> Result<&Vae> {
-    match model {
-        Model::Vae(v) => Ok(v),
-        _ => Err(Error::arg("run", "this needs a VAE run (aekit train --model vae or vae-mnist)")),
-    }
+pub fn as_vae(model: &Model) -> Result<&dyn Variational> {
+    model.variational().ok_or_else(|| Error::arg("run", "this needs a VAE run (aekit train --model vae, vae-mnist or conv-vae)"))
 }
 
 /// Decodes `n` draws z = temperature · eps, eps ~ N(0, I), from a seeded stream.
 ///
 /// # Shapes
 /// → `[n, P]` in data space
-pub fn sample(vae: &Vae, n: usize, temperature: f64, seed: u64, device: &Device) -> Vec<f32> {
+pub fn sample(vae: &dyn Variational, n: usize, temperature: f64, seed: u64, device: &Device) -> Vec<f32> {
     let l = vae.latent_dim();
     let eps = crate::rng::normals(&mut crate::rng::stream(seed, 0), n * l);
     let z = Tensor::<2>::from_data(TensorData::new(eps, [n, l]), device) * temperature;
@@ -67,7 +64,7 @@ pub struct ElboFigures {
 }
 
 /// -ELBO and its parts over `ds`; the sampled z come from a fixed seed.
-pub fn elbo(vae: &Vae, ds: &Dataset, device: &Device) -> ElboFigures {
+pub fn elbo(vae: &dyn Variational, ds: &Dataset, device: &Device) -> ElboFigures {
     let n = ds.len();
     let idx: Vec<usize> = (0..n).collect();
     let mut rng = crate::rng::stream(0x5eed_e7a1, 1);
@@ -90,7 +87,7 @@ pub fn elbo(vae: &Vae, ds: &Dataset, device: &Device) -> ElboFigures {
 /// The importance-weighted estimate of -log p(x) per sample in nats (Burda et al. 2016, the
 /// IWAE bound with `k` samples), computed `chunk` samples at a time so memory stays bounded.
 /// Returns the mean over `ds` and the per-sample values.
-pub fn iwae_nll(vae: &Vae, ds: &Dataset, k: usize, seed: u64, device: &Device, mut progress: impl FnMut(usize)) -> Result<(f64, Vec<f64>)> {
+pub fn iwae_nll(vae: &dyn Variational, ds: &Dataset, k: usize, seed: u64, device: &Device, mut progress: impl FnMut(usize)) -> Result<(f64, Vec<f64>)> {
     if k == 0 {
         return Err(Error::arg("importance samples", "0: expected at least 1"));
     }
@@ -134,7 +131,7 @@ pub fn iwae_nll(vae: &Vae, ds: &Dataset, k: usize, seed: u64, device: &Device, m
 ///
 /// # Shapes
 /// → `[steps, P]`
-pub fn interpolate(vae: &Vae, ds: &Dataset, i: usize, j: usize, steps: usize, device: &Device) -> Result<Vec<f32>> {
+pub fn interpolate(vae: &dyn Variational, ds: &Dataset, i: usize, j: usize, steps: usize, device: &Device) -> Result<Vec<f32>> {
     if i >= ds.len() || j >= ds.len() {
         return Err(Error::arg("interpolate", format!("--from {i} and --to {j}: the data has {} samples", ds.len())));
     }
@@ -157,7 +154,7 @@ pub fn interpolate(vae: &Vae, ds: &Dataset, i: usize, j: usize, steps: usize, de
 ///
 /// # Shapes
 /// → `[n * n, P]`, row-major over (v, u)
-pub fn manifold(vae: &Vae, n: usize, device: &Device) -> Result<Vec<f32>> {
+pub fn manifold(vae: &dyn Variational, n: usize, device: &Device) -> Result<Vec<f32>> {
     if vae.latent_dim() != 2 {
         return Err(Error::arg("run", format!("the manifold needs a 2-D latent space; this VAE's has {} dimensions (train with --latent 2)", vae.latent_dim())));
     }
@@ -200,7 +197,7 @@ pub fn normal_quantile(p: f64) -> f64 {
 /// Posterior means of `ds` in two dimensions: the first two latent dimensions when the latent
 /// space is 2-D, else the first two principal components of the means. Returns the points and
 /// how they were made.
-pub fn latent_points(vae: &Vae, ds: &Dataset, device: &Device) -> Result<(Vec<(f64, f64)>, String)> {
+pub fn latent_points(vae: &dyn Variational, ds: &Dataset, device: &Device) -> Result<(Vec<(f64, f64)>, String)> {
     let idx: Vec<usize> = (0..ds.len()).collect();
     let mut mu = Vec::new();
     for chunk in idx.chunks(1000) {

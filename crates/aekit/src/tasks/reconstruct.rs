@@ -55,7 +55,7 @@ fn finish(model: &Model, mut report: TrainReport, split: &Split, device: &Device
     if let Some(c) = compare_with_pca(model, split, report.test_mse)? {
         report.extra = Some(serde_json::json!({ "pca_comparison": c }));
     }
-    if let Model::Vae(vae) = model {
+    if let Some(vae) = model.variational() {
         let e = crate::tasks::generate::elbo(vae, &split.test, device);
         report.test_loss = e.loss;
         report.test_loss_mean_z = Some(e.loss_mean_z);

@@ -107,7 +107,7 @@ pub(crate) fn write_epoch(
     crate::io::write_bytes(&out.join("metrics.csv"), csv.as_bytes())?;
     loss_chart(history, &out.join("loss.png"))?;
     reconstruction_grid(&valid, &split.test, device, &format!("epoch {epoch}: test inputs and reconstructions"), &out.join(format!("reconstruction_{epoch}.png")))?;
-    if let Model::Vae(vae) = &valid {
+    if let Some(vae) = valid.variational() {
         // Like the PyTorch example: 64 decoded draws from the prior after every epoch (the same
         // draws each epoch, so the pictures show the decoder changing).
         let x = crate::tasks::generate::sample(vae, 64, 1.0, 0, device);
