@@ -33,6 +33,10 @@ pub struct DataArgs {
     /// Use only the first N test samples.
     #[arg(long)]
     pub test_samples: Option<usize>,
+    /// Binarize pixels stochastically (each pixel is 1 with probability equal to its value),
+    /// with this seed; train and test get different streams.
+    #[arg(long)]
+    pub binarize: Option<u64>,
     /// Never use the network.
     #[arg(long)]
     pub offline: bool,
@@ -78,6 +82,10 @@ impl DataArgs {
         }
         if let Some(n) = self.test_samples {
             split.test = split.test.head(n);
+        }
+        if let Some(seed) = self.binarize {
+            split.train = split.train.binarized(seed);
+            split.test = split.test.binarized(seed ^ 0x7e57);
         }
         if !quiet {
             eprintln!("data: {origin}");

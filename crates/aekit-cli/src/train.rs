@@ -98,6 +98,9 @@ pub enum ModelArg {
     VaeMnist,
     /// Convolutional VAE (--channels, --latent, --beta, --likelihood).
     ConvVae,
+    /// Burda et al.'s one-stochastic-layer VAE: 784-200-200 tanh, 50 latent, Bernoulli (use
+    /// with --binarize).
+    VaeLarge,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -175,6 +178,7 @@ fn model_config(a: &Args, model: ModelArg, input: aekit::data::SampleShape) -> M
         ModelArg::Linear => ModelConfig::Linear(LinearAeConfig::new(input, a.latent.unwrap_or(32))),
         ModelArg::Dense => ModelConfig::Dense(dense()),
         ModelArg::VaeMnist => ModelConfig::Vae(VaeConfig::mnist_preset(input)),
+        ModelArg::VaeLarge => ModelConfig::Vae(VaeConfig::large_preset(input)),
         ModelArg::Vae => {
             let mut c = VaeConfig::new(input);
             if let Some(h) = &a.hidden {

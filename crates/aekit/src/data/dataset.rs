@@ -152,6 +152,15 @@ impl Dataset {
         self.select(&idx)
     }
 
+    /// Stochastically binarized copy: each value v in [0, 1] becomes 1 with probability v, drawn
+    /// from a seeded stream (the binarized MNIST of Burda et al. and others).
+    pub fn binarized(&self, seed: u64) -> Dataset {
+        use rand::Rng;
+        let mut rng = crate::rng::stream(seed, 0);
+        let data = self.data.iter().map(|&v| if rng.random::<f32>() < v { 1.0 } else { 0.0 }).collect();
+        Dataset { data, ..self.clone() }
+    }
+
     /// Splits off a seeded random fraction as a test set.
     pub fn split(&self, test_fraction: f64, seed: u64) -> Result<Split> {
         if !(test_fraction > 0.0 && test_fraction < 1.0) {
@@ -180,4 +189,21 @@ impl Dataset {
 pub struct Split {
     pub train: Dataset,
     pub test: Dataset,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binarization_is_seeded_and_keeps_the_mean() {
+        let split = crate::data::builtin::embedded_mnist().unwrap();
+        let b = split.train.binarized(5);
+        assert!(b.data().iter().all(|&v| v == 0.0 || v == 1.0));
+        let mean = |d: &Dataset| d.data().iter().map(|&v| v as f64).sum::<f64>() / d.data().len() as f64;
+        assert!((mean(&b) - mean(&split.train)).abs() < 2e-3, "{} vs {}", mean(&b), mean(&split.train));
+        assert_eq!(b, split.train.binarized(5));
+        assert_ne!(b, split.train.binarized(6));
+        assert_eq!(b.labels(), split.train.labels());
+    }
 }

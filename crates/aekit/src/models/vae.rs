@@ -54,6 +54,13 @@ impl VaeConfig {
         VaeConfig::new(input)
     }
 
+    /// The one-stochastic-layer model of Burda et al. (2016), "Importance Weighted
+    /// Autoencoders": two deterministic layers of 200 tanh units, 50 latent units, Bernoulli
+    /// likelihood (for binarized MNIST).
+    pub fn large_preset(input: SampleShape) -> Self {
+        VaeConfig::new(input).with_hidden(vec![200, 200]).with_latent(50).with_activation(Activation::Tanh)
+    }
+
     pub fn validate(&self) -> Result<()> {
         if self.hidden.contains(&0) {
             return Err(Error::arg("vae layer sizes", format!("hidden {:?}: sizes must be positive", self.hidden)));
