@@ -34,11 +34,19 @@ pub fn mse(y: Tensor<2>, x: Tensor<2>) -> Tensor<1> {
     (y - x).square().mean()
 }
 
+/// Binary cross-entropy of every value, from logits, unreduced:
+/// max(l, 0) - l x + log(1 + exp(-|l|)).
+///
+/// # Shapes
+/// `logits`, `x`: `[B, P]` → `[B, P]`
+pub fn bce_with_logits_values(logits: Tensor<2>, x: Tensor<2>) -> Tensor<2> {
+    relu(logits.clone()) - logits.clone() * x + softplus(-logits.abs(), 1.0)
+}
+
 /// Binary cross-entropy per value, from logits.
 ///
 /// # Shapes
 /// `logits`, `x`: `[B, P]` → `[1]`
 pub fn bce_with_logits(logits: Tensor<2>, x: Tensor<2>) -> Tensor<1> {
-    let per = relu(logits.clone()) - logits.clone() * x + softplus(-logits.abs(), 1.0);
-    per.mean()
+    bce_with_logits_values(logits, x).mean()
 }

@@ -13,7 +13,6 @@
 
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
-use burn::tensor::activation::{relu, softplus};
 
 use super::{mlp, Activation, Autoencoder, Output};
 use crate::data::SampleShape;
@@ -137,7 +136,7 @@ pub trait Variational: Autoencoder {
     /// `logits`, `x`: `[B, P]` → `[B]`
     fn nll(&self, logits: Tensor<2>, x: Tensor<2>) -> Tensor<1> {
         let per: Tensor<2> = match self.likelihood() {
-            Likelihood::Bernoulli => relu(logits.clone()) - logits.clone() * x + softplus(-logits.abs(), 1.0),
+            Likelihood::Bernoulli => crate::loss::bce_with_logits_values(logits, x),
             Likelihood::Gaussian { sigma } => {
                 let sq = (burn::tensor::activation::sigmoid(logits) - x).square();
                 let half_log_2pi = 0.5 * (2.0 * std::f64::consts::PI).ln();

@@ -73,9 +73,7 @@ impl Trained {
             let y = activate(logits.clone(), self.model.output());
             let mse = to_vec((y - x.clone()).square().mean_dim(1));
             let bce = (self.model.output() == Output::Sigmoid).then(|| {
-                let per = burn::tensor::activation::relu(logits.clone()) - logits.clone() * x
-                    + burn::tensor::activation::softplus(-logits.abs(), 1.0);
-                to_vec(per.mean_dim(1))
+                to_vec(crate::loss::bce_with_logits_values(logits.clone(), x).mean_dim(1))
             });
             for (i, m) in mse.iter().enumerate() {
                 out.push((*m as f64, bce.as_ref().map(|b| b[i] as f64)));
