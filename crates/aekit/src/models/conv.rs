@@ -30,32 +30,8 @@ pub struct ConvAeConfig {
 }
 
 impl ConvAeConfig {
-    fn image(&self) -> Result<(usize, usize, usize)> {
-        match self.input {
-            SampleShape::Image { channels, height, width } => Ok((channels, height, width)),
-            other => Err(Error::Shape(format!("the conv model takes images, the data has {other}"))),
-        }
-    }
-
-    /// The last feature map, `[C, H, W]`.
-    fn feature_map(&self) -> Result<(usize, usize, usize)> {
-        let (_, h, w) = self.image()?;
-        let f = 1usize << self.channels.len();
-        Ok((*self.channels.last().unwrap_or(&0), h / f, w / f))
-    }
-
     pub fn validate(&self) -> Result<()> {
-        let (_, h, w) = self.image()?;
-        if self.channels.is_empty() || self.channels.contains(&0) {
-            return Err(Error::arg("channels", format!("{:?}: expected one or more positive channel counts", self.channels)));
-        }
-        let f = 1usize << self.channels.len();
-        if h % f != 0 || w % f != 0 {
-            return Err(Error::Shape(format!(
-                "the conv model with {} stride-2 layers needs image sides divisible by {f}; the data is {h}x{w}",
-                self.channels.len()
-            )));
-        }
+        validate_stack("conv", self.input, &self.channels)?;
         if self.latent == Some(0) {
             return Err(Error::arg("latent", "0: expected a positive size"));
         }
@@ -63,80 +39,105 @@ impl ConvAeConfig {
     }
 
     pub fn init(&self, device: &Device) -> ConvAe {
-        let (c_in, _, _) = self.image().expect("validated");
-        let (fc, fh, fw) = self.feature_map().expect("validated");
-        let mut chans = vec![c_in];
-        chans.extend(&self.channels);
-        let encoder = chans
-            .windows(2)
-            .map(|w| {
-                Conv2dConfig::new([w[0], w[1]], [3, 3])
-                    .with_stride([2, 2])
-                    .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
-                    .init(device)
-            })
-            .collect();
-        let decoder = chans
-            .windows(2)
-            .rev()
-            .map(|w| {
-                ConvTranspose2dConfig::new([w[1], w[0]], [3, 3])
-                    .with_stride([2, 2])
-                    .with_padding([1, 1])
-                    .with_padding_out([1, 1])
-                    .init(device)
-            })
-            .collect();
-        let flat = fc * fh * fw;
+        let stack = ConvStack::new(self.input, &self.channels, self.activation, device);
+        let flat = stack.flat_features();
         ConvAe {
-            encoder,
-            decoder,
             to_latent: self.latent.map(|l| LinearConfig::new(flat, l).init(device)),
             from_latent: self.latent.map(|l| LinearConfig::new(l, flat).init(device)),
-            input: self.input.dims(),
-            feature: vec![fc, fh, fw],
-            activation: self.activation,
+            stack,
             output: self.output,
             loss: self.loss,
         }
     }
 }
 
+/// Checks that `input` is an image whose sides the stride-2 layers can halve `channels.len()`
+/// times; `model` names the model in the error.
+pub(crate) fn validate_stack(model: &str, input: SampleShape, channels: &[usize]) -> Result<(usize, usize, usize)> {
+    let SampleShape::Image { channels: c, height: h, width: w } = input else {
+        return Err(Error::Shape(format!("the {model} model takes images, the data has {input}")));
+    };
+    if channels.is_empty() || channels.contains(&0) {
+        return Err(Error::arg("channels", format!("{channels:?}: expected one or more positive channel counts")));
+    }
+    let f = 1usize << channels.len();
+    if h % f != 0 || w % f != 0 {
+        return Err(Error::Shape(format!(
+            "the {model} model with {} stride-2 layers needs image sides divisible by {f}; the data is {h}x{w}",
+            channels.len()
+        )));
+    }
+    Ok((c, h, w))
+}
+
+/// The strided 3x3 convolutions (each halves the image) and the mirrored transposed
+/// convolutions (each doubles it) that the convolutional models share.
 #[derive(Module, Debug)]
-pub struct ConvAe {
+pub struct ConvStack {
     pub encoder: Vec<Conv2d>,
     pub decoder: Vec<ConvTranspose2d>,
-    pub to_latent: Option<Linear>,
-    pub from_latent: Option<Linear>,
     #[module(skip)]
     input: Vec<usize>,
     #[module(skip)]
     feature: Vec<usize>,
     #[module(skip)]
     activation: Activation,
-    #[module(skip)]
-    output: Output,
-    #[module(skip)]
-    loss: Loss,
 }
 
-impl Autoencoder for ConvAe {
-    fn encode(&self, x: Tensor<2>) -> Tensor<2> {
+impl ConvStack {
+    /// `input` and `channels` must have passed [`validate_stack`].
+    pub fn new(input: SampleShape, channels: &[usize], activation: Activation, device: &Device) -> Self {
+        let dims = input.dims();
+        let f = 1usize << channels.len();
+        let mut chans = vec![dims[0]];
+        chans.extend(channels);
+        ConvStack {
+            encoder: chans
+                .windows(2)
+                .map(|w| {
+                    Conv2dConfig::new([w[0], w[1]], [3, 3])
+                        .with_stride([2, 2])
+                        .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                        .init(device)
+                })
+                .collect(),
+            decoder: chans
+                .windows(2)
+                .rev()
+                .map(|w| {
+                    ConvTranspose2dConfig::new([w[1], w[0]], [3, 3])
+                        .with_stride([2, 2])
+                        .with_padding([1, 1])
+                        .with_padding_out([1, 1])
+                        .init(device)
+                })
+                .collect(),
+            feature: vec![*channels.last().expect("validated"), dims[1] / f, dims[2] / f],
+            input: dims,
+            activation,
+        }
+    }
+
+    /// Values in the last feature map.
+    pub fn flat_features(&self) -> usize {
+        self.feature.iter().product()
+    }
+
+    /// # Shapes
+    /// `x`: `[B, C·H·W]` → `[B, flat_features]`
+    pub fn encode(&self, x: Tensor<2>) -> Tensor<2> {
         let [b, _] = x.dims();
         let img: Tensor<4> = x.reshape([b, self.input[0], self.input[1], self.input[2]]);
         let h = self.encoder.iter().fold(img, |h, conv| self.activation.apply(conv.forward(h)));
-        let flat: Tensor<2> = h.reshape([b as i64, -1]);
-        match &self.to_latent {
-            Some(l) => l.forward(flat),
-            None => flat,
-        }
+        h.reshape([b as i64, -1])
     }
-    fn decode(&self, z: Tensor<2>) -> Tensor<2> {
-        let [b, _] = z.dims();
-        let flat = match &self.from_latent {
-            Some(l) => self.activation.apply(l.forward(z)),
-            None => z,
-        };
+
+    /// Pre-activation output (no activation after the last layer).
+    ///
+    /// # Shapes
+    /// `flat`: `[B, flat_features]` → `[B, C·H·W]`
+    pub fn decode(&self, flat: Tensor<2>) -> Tensor<2> {
+        let [b, _] = flat.dims();
         let h: Tensor<4> = flat.reshape([b, self.feature[0], self.feature[1], self.feature[2]]);
         let last = self.decoder.len() - 1;
         let out = self.decoder.iter().enumerate().fold(h, |h, (i, deconv)| {
@@ -148,6 +149,38 @@ impl Autoencoder for ConvAe {
             }
         });
         out.reshape([b as i64, -1])
+    }
+
+    pub fn activation(&self) -> Activation {
+        self.activation
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct ConvAe {
+    pub stack: ConvStack,
+    pub to_latent: Option<Linear>,
+    pub from_latent: Option<Linear>,
+    #[module(skip)]
+    output: Output,
+    #[module(skip)]
+    loss: Loss,
+}
+
+impl Autoencoder for ConvAe {
+    fn encode(&self, x: Tensor<2>) -> Tensor<2> {
+        let flat = self.stack.encode(x);
+        match &self.to_latent {
+            Some(l) => l.forward(flat),
+            None => flat,
+        }
+    }
+    fn decode(&self, z: Tensor<2>) -> Tensor<2> {
+        let flat = match &self.from_latent {
+            Some(l) => self.stack.activation().apply(l.forward(z)),
+            None => z,
+        };
+        self.stack.decode(flat)
     }
     fn output(&self) -> Output {
         self.output

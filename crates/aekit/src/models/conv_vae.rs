@@ -2,14 +2,14 @@
 //! posterior heads on the flattened feature map, and a dense layer back to that map before the
 //! transposed convolutions. The ELBO is [`Variational`]'s, shared with the dense VAE.
 
-use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
-use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
+use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 
-use super::vae::{log_sigma_param, validate_vae, Likelihood, Variational};
+use super::conv::{validate_stack, ConvStack};
+use super::vae::{validate_vae, GaussianHead, Likelihood, Variational};
 use super::{Activation, Autoencoder, Output};
 use crate::data::SampleShape;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::loss::Loss;
 
 #[derive(Config, Debug)]
@@ -29,102 +29,35 @@ pub struct ConvVaeConfig {
 }
 
 impl ConvVaeConfig {
-    fn image(&self) -> Result<(usize, usize, usize)> {
-        match self.input {
-            SampleShape::Image { channels, height, width } => Ok((channels, height, width)),
-            other => Err(Error::Shape(format!("the conv-vae model takes images, the data has {other}"))),
-        }
-    }
-
     pub fn validate(&self) -> Result<()> {
-        let (_, h, w) = self.image()?;
-        if self.channels.is_empty() || self.channels.contains(&0) {
-            return Err(Error::arg("channels", format!("{:?}: expected one or more positive channel counts", self.channels)));
-        }
-        let f = 1usize << self.channels.len();
-        if h % f != 0 || w % f != 0 {
-            return Err(Error::Shape(format!(
-                "the conv-vae model with {} stride-2 layers needs image sides divisible by {f}; the data is {h}x{w}",
-                self.channels.len()
-            )));
-        }
+        validate_stack("conv-vae", self.input, &self.channels)?;
         validate_vae(self.latent, self.beta, self.likelihood)
     }
 
     pub fn init(&self, device: &Device) -> ConvVae {
-        let (c_in, h, w) = self.image().expect("validated");
-        let f = 1usize << self.channels.len();
-        let feature = vec![*self.channels.last().expect("validated"), h / f, w / f];
-        let flat = feature.iter().product();
-        let mut chans = vec![c_in];
-        chans.extend(&self.channels);
+        let stack = ConvStack::new(self.input, &self.channels, self.activation, device);
+        let flat = stack.flat_features();
         ConvVae {
-            encoder: chans
-                .windows(2)
-                .map(|c| Conv2dConfig::new([c[0], c[1]], [3, 3]).with_stride([2, 2]).with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1)).init(device))
-                .collect(),
-            mu: LinearConfig::new(flat, self.latent).init(device),
-            logvar: LinearConfig::new(flat, self.latent).init(device),
+            head: GaussianHead::new(flat, self.latent, self.likelihood, self.beta, device),
             from_latent: LinearConfig::new(self.latent, flat).init(device),
-            decoder: chans
-                .windows(2)
-                .rev()
-                .map(|c| {
-                    ConvTranspose2dConfig::new([c[1], c[0]], [3, 3]).with_stride([2, 2]).with_padding([1, 1]).with_padding_out([1, 1]).init(device)
-                })
-                .collect(),
-            log_sigma: log_sigma_param(self.likelihood, device),
-            input: self.input.dims(),
-            feature,
-            activation: self.activation,
-            likelihood: self.likelihood,
-            beta: self.beta,
-            latent: self.latent,
+            stack,
         }
     }
 }
 
 #[derive(Module, Debug)]
 pub struct ConvVae {
-    pub encoder: Vec<Conv2d>,
-    pub mu: Linear,
-    pub logvar: Linear,
+    pub stack: ConvStack,
+    pub head: GaussianHead,
     pub from_latent: Linear,
-    pub decoder: Vec<ConvTranspose2d>,
-    pub log_sigma: Option<burn::module::Param<Tensor<1>>>,
-    #[module(skip)]
-    input: Vec<usize>,
-    #[module(skip)]
-    feature: Vec<usize>,
-    #[module(skip)]
-    activation: Activation,
-    #[module(skip)]
-    likelihood: Likelihood,
-    #[module(skip)]
-    beta: f64,
-    #[module(skip)]
-    latent: usize,
 }
 
 impl Variational for ConvVae {
-    fn posterior(&self, x: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
-        let [b, _] = x.dims();
-        let img: Tensor<4> = x.reshape([b, self.input[0], self.input[1], self.input[2]]);
-        let h = self.encoder.iter().fold(img, |h, conv| self.activation.apply(conv.forward(h)));
-        let flat: Tensor<2> = h.reshape([b as i64, -1]);
-        (self.mu.forward(flat.clone()), self.logvar.forward(flat))
+    fn features(&self, x: Tensor<2>) -> Tensor<2> {
+        self.stack.encode(x)
     }
-    fn latent_dim(&self) -> usize {
-        self.latent
-    }
-    fn likelihood(&self) -> Likelihood {
-        self.likelihood
-    }
-    fn log_sigma(&self) -> Option<Tensor<1>> {
-        self.log_sigma.as_ref().map(|p| p.val())
-    }
-    fn beta(&self) -> f64 {
-        self.beta
+    fn head(&self) -> &GaussianHead {
+        &self.head
     }
 }
 
@@ -133,30 +66,16 @@ impl Autoencoder for ConvVae {
         self.posterior(x).0
     }
     fn decode(&self, z: Tensor<2>) -> Tensor<2> {
-        let [b, _] = z.dims();
-        let h: Tensor<4> = self.activation.apply(self.from_latent.forward(z)).reshape([b, self.feature[0], self.feature[1], self.feature[2]]);
-        let last = self.decoder.len() - 1;
-        let out = self.decoder.iter().enumerate().fold(h, |h, (i, deconv)| {
-            let h = deconv.forward(h);
-            if i < last {
-                self.activation.apply(h)
-            } else {
-                h
-            }
-        });
-        out.reshape([b as i64, -1])
+        self.stack.decode(self.stack.activation().apply(self.from_latent.forward(z)))
     }
     fn output(&self) -> Output {
         Output::Sigmoid
     }
     fn loss_kind(&self) -> Loss {
-        match self.likelihood {
-            Likelihood::Bernoulli => Loss::Bce,
-            Likelihood::Gaussian { .. } => Loss::Mse,
-        }
+        self.head.loss_kind()
     }
     fn noise_dim(&self) -> usize {
-        self.latent
+        self.latent_dim()
     }
     fn loss(&self, x: Tensor<2>, _target: Tensor<2>, noise: Option<Tensor<2>>) -> Tensor<1> {
         self.negative_elbo(x, noise)

@@ -76,17 +76,11 @@ impl VaeConfig {
         dec.extend(self.hidden.iter().rev());
         dec.push(self.input.len());
         let decoder = dec.windows(2).map(|w| LinearConfig::new(w[0], w[1]).init(device)).collect();
-        let log_sigma = log_sigma_param(self.likelihood, device);
         Vae {
             encoder,
-            mu: LinearConfig::new(h, self.latent).init(device),
-            logvar: LinearConfig::new(h, self.latent).init(device),
+            head: GaussianHead::new(h, self.latent, self.likelihood, self.beta, device),
             decoder,
-            log_sigma,
             activation: self.activation,
-            likelihood: self.likelihood,
-            beta: self.beta,
-            latent: self.latent,
         }
     }
 }
@@ -94,18 +88,10 @@ impl VaeConfig {
 #[derive(Module, Debug)]
 pub struct Vae {
     pub encoder: Vec<Linear>,
-    pub mu: Linear,
-    pub logvar: Linear,
+    pub head: GaussianHead,
     pub decoder: Vec<Linear>,
-    pub log_sigma: Option<burn::module::Param<Tensor<1>>>,
     #[module(skip)]
     activation: Activation,
-    #[module(skip)]
-    likelihood: Likelihood,
-    #[module(skip)]
-    beta: f64,
-    #[module(skip)]
-    latent: usize,
 }
 
 /// The parts of the negative ELBO, per sample.
@@ -119,16 +105,34 @@ pub struct ElboParts {
 /// A model with a diagonal Gaussian posterior and a likelihood p(x|z): every VAE. The ELBO, its
 /// parts and the importance weights are written once here, for every encoder/decoder shape.
 pub trait Variational: Autoencoder {
+    /// The encoder's body: the features the posterior heads read.
+    ///
+    /// # Shapes
+    /// `x`: `[B, P]` → `[B, F]`
+    fn features(&self, x: Tensor<2>) -> Tensor<2>;
+    fn head(&self) -> &GaussianHead;
+
     /// The Gaussian posterior's parameters.
     ///
     /// # Shapes
     /// `x`: `[B, P]` → (`mu`, `logvar`): `[B, L]` each
-    fn posterior(&self, x: Tensor<2>) -> (Tensor<2>, Tensor<2>);
-    fn latent_dim(&self) -> usize;
-    fn likelihood(&self) -> Likelihood;
+    fn posterior(&self, x: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
+        let h = self.features(x);
+        (self.head().mu.forward(h.clone()), self.head().logvar.forward(h))
+    }
+    fn latent_dim(&self) -> usize {
+        self.head().latent
+    }
+    fn likelihood(&self) -> Likelihood {
+        self.head().likelihood
+    }
     /// The learned log standard deviation of a Gaussian likelihood without a fixed sigma.
-    fn log_sigma(&self) -> Option<Tensor<1>>;
-    fn beta(&self) -> f64;
+    fn log_sigma(&self) -> Option<Tensor<1>> {
+        self.head().log_sigma.as_ref().map(|p| p.val())
+    }
+    fn beta(&self) -> f64 {
+        self.head().beta
+    }
 
     /// -log p(x | decoder output), summed over pixels.
     ///
@@ -204,11 +208,42 @@ pub trait Variational: Autoencoder {
     }
 }
 
-/// The learned log-sigma parameter a Gaussian likelihood without a fixed sigma needs.
-pub(crate) fn log_sigma_param(likelihood: Likelihood, device: &Device) -> Option<burn::module::Param<Tensor<1>>> {
-    match likelihood {
-        Likelihood::Gaussian { sigma: None } => Some(burn::module::Param::from_tensor(Tensor::zeros([1], device))),
-        _ => None,
+/// What every VAE has beyond its encoder body and decoder: the posterior heads, the learned
+/// log-sigma of a Gaussian likelihood without a fixed sigma, and the objective's settings.
+#[derive(Module, Debug)]
+pub struct GaussianHead {
+    pub mu: Linear,
+    pub logvar: Linear,
+    pub log_sigma: Option<burn::module::Param<Tensor<1>>>,
+    #[module(skip)]
+    likelihood: Likelihood,
+    #[module(skip)]
+    beta: f64,
+    #[module(skip)]
+    latent: usize,
+}
+
+impl GaussianHead {
+    pub fn new(features: usize, latent: usize, likelihood: Likelihood, beta: f64, device: &Device) -> Self {
+        GaussianHead {
+            mu: LinearConfig::new(features, latent).init(device),
+            logvar: LinearConfig::new(features, latent).init(device),
+            log_sigma: match likelihood {
+                Likelihood::Gaussian { sigma: None } => Some(burn::module::Param::from_tensor(Tensor::zeros([1], device))),
+                _ => None,
+            },
+            likelihood,
+            beta,
+            latent,
+        }
+    }
+
+    /// The reconstruction loss the likelihood corresponds to, for per-value figures.
+    pub fn loss_kind(&self) -> Loss {
+        match self.likelihood {
+            Likelihood::Bernoulli => Loss::Bce,
+            Likelihood::Gaussian { .. } => Loss::Mse,
+        }
     }
 }
 
@@ -228,21 +263,11 @@ pub(crate) fn validate_vae(latent: usize, beta: f64, likelihood: Likelihood) -> 
 }
 
 impl Variational for Vae {
-    fn posterior(&self, x: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
-        let h = mlp(&self.encoder, x, self.activation, true);
-        (self.mu.forward(h.clone()), self.logvar.forward(h))
+    fn features(&self, x: Tensor<2>) -> Tensor<2> {
+        mlp(&self.encoder, x, self.activation, true)
     }
-    fn latent_dim(&self) -> usize {
-        self.latent
-    }
-    fn likelihood(&self) -> Likelihood {
-        self.likelihood
-    }
-    fn log_sigma(&self) -> Option<Tensor<1>> {
-        self.log_sigma.as_ref().map(|p| p.val())
-    }
-    fn beta(&self) -> f64 {
-        self.beta
+    fn head(&self) -> &GaussianHead {
+        &self.head
     }
 }
 
@@ -258,13 +283,10 @@ impl Autoencoder for Vae {
         Output::Sigmoid
     }
     fn loss_kind(&self) -> Loss {
-        match self.likelihood {
-            Likelihood::Bernoulli => Loss::Bce,
-            Likelihood::Gaussian { .. } => Loss::Mse,
-        }
+        self.head.loss_kind()
     }
     fn noise_dim(&self) -> usize {
-        self.latent
+        self.head.latent
     }
     fn loss(&self, x: Tensor<2>, _target: Tensor<2>, noise: Option<Tensor<2>>) -> Tensor<1> {
         self.negative_elbo(x, noise)
