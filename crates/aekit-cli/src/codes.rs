@@ -8,6 +8,28 @@ use anyhow::Result;
 use crate::common::DataArgs;
 use crate::train::DeviceArg;
 
+/// The options every command that uses a trained run shares.
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    /// A run folder written by `aekit train`.
+    #[arg(long)]
+    pub run: PathBuf,
+    #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
+    pub device: DeviceArg,
+    /// Print nothing but errors.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+impl RunArgs {
+    /// The device, and the run's model loaded onto it.
+    pub fn open(&self) -> Result<(aekit::device::Device, Trained)> {
+        let device = self.device.backend().device()?;
+        let t = Trained::load(&self.run, &device)?;
+        Ok((device, t))
+    }
+}
+
 #[derive(clap::ValueEnum, Clone, Copy, Debug, Default)]
 pub enum SplitArg {
     Train,
@@ -17,9 +39,8 @@ pub enum SplitArg {
 
 #[derive(clap::Args, Debug)]
 pub struct ReconstructArgs {
-    /// A run folder written by `aekit train`.
-    #[arg(long)]
-    pub run: PathBuf,
+    #[command(flatten)]
+    pub on: RunArgs,
     #[command(flatten)]
     pub data: DataArgs,
     #[arg(long)]
@@ -30,16 +51,12 @@ pub struct ReconstructArgs {
     /// Samples shown in reconstruction.png.
     #[arg(long, default_value_t = 8)]
     pub n: usize,
-    #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
-    pub device: DeviceArg,
-    #[arg(long)]
-    pub quiet: bool,
 }
 
 #[derive(clap::Args, Debug)]
 pub struct EncodeArgs {
-    #[arg(long)]
-    pub run: PathBuf,
+    #[command(flatten)]
+    pub on: RunArgs,
     #[command(flatten)]
     pub data: DataArgs,
     /// latents.csv or latents.npy (labels, when known, in a `label` column or NAME_labels.npy).
@@ -47,25 +64,17 @@ pub struct EncodeArgs {
     pub out: PathBuf,
     #[arg(long, value_enum, default_value_t = SplitArg::Test)]
     pub split: SplitArg,
-    #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
-    pub device: DeviceArg,
-    #[arg(long)]
-    pub quiet: bool,
 }
 
 #[derive(clap::Args, Debug)]
 pub struct DecodeArgs {
-    #[arg(long)]
-    pub run: PathBuf,
+    #[command(flatten)]
+    pub on: RunArgs,
     /// Latent vectors: a .csv (columns z0.., an optional label column is ignored) or a .npy [N, L].
     #[arg(long)]
     pub latents: PathBuf,
     #[arg(long)]
     pub out: PathBuf,
-    #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
-    pub device: DeviceArg,
-    #[arg(long)]
-    pub quiet: bool,
 }
 
 impl SplitArg {
@@ -79,11 +88,10 @@ impl SplitArg {
 }
 
 pub fn reconstruct(a: ReconstructArgs) -> Result<()> {
-    let device = a.device.backend().device()?;
-    let t = Trained::load(&a.run, &device)?;
-    let ds = a.split.pick(a.data.load(0, a.quiet)?);
+    let (device, t) = a.on.open()?;
+    let ds = a.split.pick(a.data.load(0, a.on.quiet)?);
     let r = codes::reconstruct(&t, &ds, &device, a.n, &a.out)?;
-    if !a.quiet {
+    if !a.on.quiet {
         let bce = r.bce.map(|b| format!(", BCE/pixel {b:.5}")).unwrap_or_default();
         println!("{} samples: MSE/pixel {:.5} (PSNR {:.2} dB, pixels in [0, 1]){bce}", r.n, r.mse, r.psnr_db);
         println!("wrote {}", a.out.display());
@@ -92,23 +100,21 @@ pub fn reconstruct(a: ReconstructArgs) -> Result<()> {
 }
 
 pub fn encode(a: EncodeArgs) -> Result<()> {
-    let device = a.device.backend().device()?;
     aekit::data::latents::Format::from_path(&a.out)?;
-    let t = Trained::load(&a.run, &device)?;
-    let ds = a.split.pick(a.data.load(0, a.quiet)?);
+    let (device, t) = a.on.open()?;
+    let ds = a.split.pick(a.data.load(0, a.on.quiet)?);
     let z = t.encode(&ds, &device)?;
     aekit::data::latents::write(&a.out, &z)?;
-    if !a.quiet {
+    if !a.on.quiet {
         println!("wrote {} latent vectors of size {} to {}", z.len(), z.dim, a.out.display());
     }
     Ok(())
 }
 
 pub fn decode(a: DecodeArgs) -> Result<()> {
-    let device = a.device.backend().device()?;
-    let t = Trained::load(&a.run, &device)?;
+    let (device, t) = a.on.open()?;
     let n = codes::decode_to_files(&t, &a.latents, &device, &a.out)?;
-    if !a.quiet {
+    if !a.on.quiet {
         println!("decoded {n} latent vectors into {}", a.out.display());
     }
     Ok(())

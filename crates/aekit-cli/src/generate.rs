@@ -2,19 +2,16 @@
 
 use std::path::PathBuf;
 
-use aekit::tasks::codes::Trained;
 use aekit::tasks::generate;
 use anyhow::Result;
 
-use crate::codes::SplitArg;
+use crate::codes::{RunArgs, SplitArg};
 use crate::common::DataArgs;
-use crate::train::DeviceArg;
 
 #[derive(clap::Args, Debug)]
 pub struct SampleArgs {
-    /// A VAE run folder.
-    #[arg(long)]
-    pub run: PathBuf,
+    #[command(flatten)]
+    pub on: RunArgs,
     #[arg(long, default_value_t = 64)]
     pub n: usize,
     #[arg(long)]
@@ -24,16 +21,12 @@ pub struct SampleArgs {
     /// Scales the prior's standard deviation (below 1: more typical, less varied samples).
     #[arg(long, default_value_t = 1.0)]
     pub temperature: f64,
-    #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
-    pub device: DeviceArg,
-    #[arg(long)]
-    pub quiet: bool,
 }
 
 #[derive(clap::Args, Debug)]
 pub struct EvalArgs {
-    #[arg(long)]
-    pub run: PathBuf,
+    #[command(flatten)]
+    pub on: RunArgs,
     #[command(flatten)]
     pub data: DataArgs,
     #[arg(long, value_enum, default_value_t = SplitArg::Test)]
@@ -49,15 +42,10 @@ pub struct EvalArgs {
     /// Write the figures as JSON here too.
     #[arg(long)]
     pub out: Option<PathBuf>,
-    #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
-    pub device: DeviceArg,
-    #[arg(long)]
-    pub quiet: bool,
 }
 
 pub fn sample(a: SampleArgs) -> Result<()> {
-    let device = a.device.backend().device()?;
-    let t = Trained::load(&a.run, &device)?;
+    let (device, t) = a.on.open()?;
     let vae = generate::as_vae(&t.model)?;
     if a.n == 0 || !(a.temperature >= 0.0 && a.temperature.is_finite()) {
         return Err(aekit::Error::InvalidArgument { name: "sample", msg: format!("--n {} and --temperature {} must be positive", a.n, a.temperature) }.into());
@@ -66,17 +54,16 @@ pub fn sample(a: SampleArgs) -> Result<()> {
     aekit::io::create_dir(&a.out)?;
     let title = format!("{} samples from the prior, temperature {}", a.n, a.temperature);
     generate::write_samples(&x, t.config.input_shape(), &title, &a.out, "samples.png", true)?;
-    if !a.quiet {
+    if !a.on.quiet {
         println!("wrote {} samples to {}", a.n, a.out.display());
     }
     Ok(())
 }
 
 pub fn eval(a: EvalArgs) -> Result<()> {
-    let device = a.device.backend().device()?;
-    let t = Trained::load(&a.run, &device)?;
+    let (device, t) = a.on.open()?;
     let vae = generate::as_vae(&t.model)?;
-    let ds = a.split.pick(a.data.load(0, a.quiet)?);
+    let ds = a.split.pick(a.data.load(0, a.on.quiet)?);
     t.config.check_data(ds.shape())?;
     let e = generate::elbo(vae, &ds, &device);
     println!("{} samples, per-sample values in nats:", ds.len());
@@ -91,7 +78,7 @@ pub fn eval(a: EvalArgs) -> Result<()> {
         "units": "nats per sample; test_loss = -ELBO with z sampled once per image",
     });
     if a.nll {
-        let bar = (!a.quiet).then(|| indicatif::ProgressBar::new(ds.len() as u64));
+        let bar = (!a.on.quiet).then(|| indicatif::ProgressBar::new(ds.len() as u64));
         let (nll, _) = generate::iwae_nll(vae, &ds, a.importance_samples, a.seed, &device, |done| {
             if let Some(b) = &bar {
                 b.set_position(done as u64);
@@ -112,8 +99,8 @@ pub fn eval(a: EvalArgs) -> Result<()> {
 
 #[derive(clap::Args, Debug)]
 pub struct InterpolateArgs {
-    #[arg(long)]
-    pub run: PathBuf,
+    #[command(flatten)]
+    pub on: RunArgs,
     #[command(flatten)]
     pub data: DataArgs,
     /// Index of the first image (in the chosen split).
@@ -128,50 +115,36 @@ pub struct InterpolateArgs {
     pub split: SplitArg,
     #[arg(long)]
     pub out: PathBuf,
-    #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
-    pub device: DeviceArg,
-    #[arg(long)]
-    pub quiet: bool,
 }
 
 #[derive(clap::Args, Debug)]
 pub struct ManifoldArgs {
-    /// A VAE run with a 2-D latent space.
-    #[arg(long)]
-    pub run: PathBuf,
+    #[command(flatten)]
+    pub on: RunArgs,
     /// Grid size (n x n decoded points).
     #[arg(long, default_value_t = 20)]
     pub n: usize,
     #[arg(long)]
     pub out: PathBuf,
-    #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
-    pub device: DeviceArg,
-    #[arg(long)]
-    pub quiet: bool,
 }
 
 #[derive(clap::Args, Debug)]
 pub struct LatentMapArgs {
-    #[arg(long)]
-    pub run: PathBuf,
+    #[command(flatten)]
+    pub on: RunArgs,
     #[command(flatten)]
     pub data: DataArgs,
     #[arg(long, value_enum, default_value_t = SplitArg::Test)]
     pub split: SplitArg,
     #[arg(long)]
     pub out: PathBuf,
-    #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
-    pub device: DeviceArg,
-    #[arg(long)]
-    pub quiet: bool,
 }
 
 
 pub fn interpolate(a: InterpolateArgs) -> Result<()> {
-    let device = a.device.backend().device()?;
-    let t = Trained::load(&a.run, &device)?;
+    let (device, t) = a.on.open()?;
     let vae = generate::as_vae(&t.model)?;
-    let ds = a.split.pick(a.data.load(0, a.quiet)?);
+    let ds = a.split.pick(a.data.load(0, a.on.quiet)?);
     t.config.check_data(ds.shape())?;
     let x = generate::interpolate(vae, &ds, a.from, a.to, a.steps, &device)?;
     aekit::io::create_dir(&a.out)?;
@@ -180,15 +153,14 @@ pub fn interpolate(a: InterpolateArgs) -> Result<()> {
     g.row(Some("inputs".into()), [ds.sample(a.from), ds.sample(a.to)]);
     g.row(Some("decoded".into()), x.chunks_exact(shape.len()));
     g.save_png(&a.out.join("interpolation.png"))?;
-    if !a.quiet {
+    if !a.on.quiet {
         println!("wrote {}", a.out.join("interpolation.png").display());
     }
     Ok(())
 }
 
 pub fn manifold(a: ManifoldArgs) -> Result<()> {
-    let device = a.device.backend().device()?;
-    let t = Trained::load(&a.run, &device)?;
+    let (device, t) = a.on.open()?;
     let vae = generate::as_vae(&t.model)?;
     let x = generate::manifold(vae, a.n, &device)?;
     aekit::io::create_dir(&a.out)?;
@@ -198,23 +170,22 @@ pub fn manifold(a: ManifoldArgs) -> Result<()> {
         g.row(None, row.chunks_exact(shape.len()));
     }
     g.save_png(&a.out.join("manifold.png"))?;
-    if !a.quiet {
+    if !a.on.quiet {
         println!("wrote {}", a.out.join("manifold.png").display());
     }
     Ok(())
 }
 
 pub fn latent_map(a: LatentMapArgs) -> Result<()> {
-    let device = a.device.backend().device()?;
-    let t = Trained::load(&a.run, &device)?;
+    let (device, t) = a.on.open()?;
     let vae = generate::as_vae(&t.model)?;
-    let ds = a.split.pick(a.data.load(0, a.quiet)?);
+    let ds = a.split.pick(a.data.load(0, a.on.quiet)?);
     t.config.check_data(ds.shape())?;
     let (pts, what) = generate::latent_points(vae, &ds, &device)?;
     aekit::io::create_dir(&a.out)?;
     let path = a.out.join("latent_map.png");
     aekit::viz::plot::scatter(&pts, ds.labels(), &format!("{} samples: {what}", ds.len()), "axis 1", "axis 2", &path)?;
-    if !a.quiet {
+    if !a.on.quiet {
         println!("wrote {}", path.display());
     }
     Ok(())

@@ -1,6 +1,10 @@
 //! Choosing where tensors live: Flex on the CPU by default, wgpu or CUDA when compiled in.
 
-use burn::prelude::*;
+#[cfg(feature = "cuda")]
+use burn::prelude::Tensor;
+
+/// The device type every model function takes.
+pub use burn::prelude::Device;
 
 use crate::error::{Error, Result};
 
