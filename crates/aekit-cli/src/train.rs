@@ -11,7 +11,7 @@ use aekit::models::linear::LinearAeConfig;
 use aekit::models::sparse::SparseAeConfig;
 use aekit::models::vae::{Likelihood, VaeConfig};
 use aekit::models::{Activation, ModelConfig, Output};
-use aekit::train::{EpochStats, Observer, TrainConfig};
+use aekit::train::{EpochStats, Observer, Reduction, TrainConfig};
 use anyhow::Result;
 
 use crate::common::DataArgs;
@@ -77,8 +77,15 @@ pub struct Args {
     /// Adam's epsilon (PyTorch's and Keras's 1e-8 by default).
     #[arg(long, default_value_t = 1e-8)]
     pub adam_epsilon: f64,
+    /// How a batch's losses form the objective Adam steps on: the mean (default) or the sum
+    /// (default for vae-mnist, as the PyTorch example). Reported losses are means either way.
+    #[arg(long, value_enum)]
+    pub reduction: Option<ReductionArg>,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Use Burn's plain operations only, not aekit's fused CPU kernels (same numbers, slower).
+    #[arg(long)]
+    pub no_fused: bool,
     #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
     pub device: DeviceArg,
     /// Print nothing but errors.
@@ -101,6 +108,12 @@ pub enum ModelArg {
     /// Burda et al.'s one-stochastic-layer VAE: 784-200-200 tanh, 50 latent, Bernoulli (use
     /// with --binarize).
     VaeLarge,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum ReductionArg {
+    Mean,
+    Sum,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -297,7 +310,12 @@ pub fn run(a: Args) -> Result<()> {
                 .with_adam_epsilon(a.adam_epsilon)
                 .with_seed(a.seed)
                 .with_val_fraction(a.val_fraction)
-                .with_patience(a.patience);
+                .with_patience(a.patience)
+                .with_fused(!a.no_fused)
+                .with_reduction(match (a.reduction, model) {
+                    (Some(ReductionArg::Sum), _) | (None, ModelArg::VaeMnist) => Reduction::Sum,
+                    _ => Reduction::Mean,
+                });
             cfg.epochs = a.epochs.unwrap_or(cfg.epochs);
             cfg.lr = a.lr.unwrap_or(cfg.lr);
             let data = serde_json::json!({ "data": a.data.name()?, "args": a.data });

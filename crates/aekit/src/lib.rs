@@ -18,6 +18,7 @@
 pub mod data;
 pub mod device;
 pub mod demo;
+pub mod fused;
 mod error;
 pub mod io;
 pub mod linalg;

@@ -157,14 +157,24 @@ pub trait Variational: Autoencoder {
         per.sum_dim(1).squeeze_dim(1)
     }
 
-    /// Per-sample parts of the negative ELBO; `eps` `[B, L]` draws z, `None` sets z to the mean.
-    fn elbo_parts(&self, x: Tensor<2>, eps: Option<Tensor<2>>) -> ElboParts {
-        let (mu, logvar) = self.posterior(x.clone());
+    /// The posterior's parameters and the decoder's logits for z drawn with `eps` `[B, L]`, or
+    /// set to the mean when `eps` is `None`.
+    ///
+    /// # Shapes
+    /// `x`: `[B, P]` → (`mu`, `logvar`): `[B, L]`, `logits`: `[B, P]`
+    fn forward_parts(&self, x: Tensor<2>, eps: Option<Tensor<2>>) -> (Tensor<2>, Tensor<2>, Tensor<2>) {
+        let (mu, logvar) = self.posterior(x);
         let z = match eps {
             Some(e) => mu.clone() + (logvar.clone() * 0.5).exp() * e,
             None => mu.clone(),
         };
         let logits = self.decode(z);
+        (mu, logvar, logits)
+    }
+
+    /// Per-sample parts of the negative ELBO; `eps` `[B, L]` draws z, `None` sets z to the mean.
+    fn elbo_parts(&self, x: Tensor<2>, eps: Option<Tensor<2>>) -> ElboParts {
+        let (mu, logvar, logits) = self.forward_parts(x.clone(), eps);
         let kl = ((logvar.clone() + 1.0 - mu.square() - logvar.exp()) * -0.5).sum_dim(1).squeeze_dim(1);
         ElboParts { reconstruction: self.nll(logits, x), kl }
     }
@@ -193,8 +203,15 @@ pub trait Variational: Autoencoder {
 
     /// The training objective: the batch mean of the per-sample -ELBO with KL weighted by beta.
     fn negative_elbo(&self, x: Tensor<2>, noise: Option<Tensor<2>>) -> Tensor<1> {
-        let parts = self.elbo_parts(x, noise);
-        (parts.reconstruction + parts.kl * self.beta()).mean()
+        let (mu, logvar, logits) = self.forward_parts(x.clone(), noise);
+        if self.likelihood() == Likelihood::Bernoulli {
+            // One pass for BCE, KL and their gradients on the CPU backend (crate::fused).
+            if let Some(loss) = crate::fused::bernoulli_neg_elbo(&logits, &x, &mu, &logvar, self.beta()) {
+                return loss;
+            }
+        }
+        let kl = ((logvar.clone() + 1.0 - mu.square() - logvar.exp()) * -0.5).sum_dim(1).squeeze_dim(1);
+        (self.nll(logits, x) + kl * self.beta()).mean()
     }
 
     fn describe_objective(&self) -> String {

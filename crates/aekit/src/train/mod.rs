@@ -43,6 +43,27 @@ pub struct TrainConfig {
     /// Stop when the validation loss has not improved for this many epochs.
     #[config(default = "None")]
     pub patience: Option<usize>,
+    /// How a batch's per-sample losses make the objective the optimizer steps on. Reports
+    /// always give per-value or per-sample means, whatever this says.
+    #[config(default = "Reduction::Mean")]
+    pub reduction: Reduction,
+    /// Use aekit's fused CPU kernels (`crate::fused`: Adam, the VAE objective) where they apply;
+    /// `false` runs Burn's plain operations only, for comparison.
+    #[config(default = true)]
+    pub fused: bool,
+}
+
+/// How the optimizer's objective combines a batch's per-sample losses.
+///
+/// With Adam the two differ only through epsilon (and weight decay): summing scales the
+/// gradients by the batch size, so epsilon weighs `batch_size` times less. PyTorch's VAE example
+/// sums (`reduction='sum'`); `vae-mnist` does the same so it takes the very same steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reduction {
+    #[default]
+    Mean,
+    Sum,
 }
 
 impl TrainConfig {
@@ -63,6 +84,10 @@ impl TrainConfig {
     }
 
     fn optimizer(&self) -> burn::optim::ModuleOptimizer {
+        if self.fused {
+            let wd = (self.weight_decay > 0.0).then_some(self.weight_decay as f32);
+            return crate::fused::FusedAdam::new(self.adam_epsilon as f32, wd).into();
+        }
         let mut adam = AdamConfig::new().with_epsilon(self.adam_epsilon as f32);
         if self.weight_decay > 0.0 {
             adam = adam.with_weight_decay(Some(burn::optim::decay::WeightDecayConfig::new(self.weight_decay as f32)));
@@ -293,6 +318,7 @@ fn fit(
     start: Start,
 ) -> Result<(Model, TrainReport)> {
     let Start { mut model, mut optim, mut history } = start;
+    crate::fused::set_enabled(cfg.fused);
     let ad = device.clone().autodiff();
     let holdout;
     let (train_set, val_set, validation) = if cfg.val_fraction > 0.0 {
@@ -332,7 +358,11 @@ fn fit(
                     }
                 )));
             }
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            let objective = match cfg.reduction {
+                Reduction::Mean => loss,
+                Reduction::Sum => loss * idx.len() as f32,
+            };
+            let grads = GradientsParams::from_grads(objective.backward(), &model);
             model = optim.step(cfg.lr, model, grads);
             sum += value * idx.len() as f64;
             seen += idx.len();

@@ -1,0 +1,243 @@
+//! Fast paths for the CPU (Flex) backend: Burn backend extensions with hand-written kernels and,
+//! where training needs it, a hand-written backward.
+//!
+//! Each fused operation computes what a chain of plain Burn operations computes; the tests in
+//! `tests.rs` compare the two, values and gradients, on random inputs of odd shapes. The plain
+//! path stays: [`set_enabled`]`(false)` (the program's `--no-fused`) turns every fast path off,
+//! and tensors on other backends (wgpu, CUDA) always take it.
+
+pub mod adam;
+mod bernoulli;
+mod math;
+#[cfg(test)]
+mod tests;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::autodiff::Autodiff;
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{backend_extension, Dispatch, DispatchDevice, Flex};
+use burn::prelude::*;
+use burn::tensor::DType;
+
+pub use adam::FusedAdam;
+
+static DISABLED: AtomicBool = AtomicBool::new(false);
+
+/// Turns the fast paths on (the default) or off for the whole process.
+pub fn set_enabled(on: bool) {
+    DISABLED.store(!on, Ordering::Relaxed);
+}
+
+/// Whether the fast paths are on.
+pub fn enabled() -> bool {
+    !DISABLED.load(Ordering::Relaxed)
+}
+
+/// Whether `device` (autodiff or not) is the Flex CPU backend.
+pub(crate) fn on_flex(device: &Device) -> bool {
+    matches!(device.clone().inner().as_dispatch(), DispatchDevice::Flex(_))
+}
+
+/// Whether a fused operation may run on tensors of `device`.
+pub(crate) fn active(device: &Device) -> bool {
+    enabled() && on_flex(device)
+}
+
+type FlexTensor = FloatTensor<Flex>;
+
+/// A contiguous f32 view of a Flex tensor (copying only if it is a strided view).
+fn contiguous(t: FlexTensor) -> FlexTensor {
+    if t.layout().contiguous_offsets().is_some() {
+        t
+    } else {
+        t.to_contiguous()
+    }
+}
+
+fn values(t: &FlexTensor) -> &[f32] {
+    t.as_slice::<f32>().expect("fused kernels take contiguous f32 tensors")
+}
+
+fn values_mut(t: &mut FlexTensor) -> &mut [f32] {
+    let (start, end) = t.layout().contiguous_offsets().expect("contiguous");
+    &mut t.storage_mut::<f32>()[start..end]
+}
+
+fn tensor(v: Vec<f32>, shape: Vec<usize>) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(v, shape))
+}
+
+fn shape(t: &FlexTensor) -> Vec<usize> {
+    t.layout().shape().to_vec()
+}
+
+/// Operations on plain (non-autodiff) Flex tensors.
+#[backend_extension(Flex)]
+pub trait FlexKernels: burn::backend::Backend {
+    /// One Adam step in place; returns (parameter, first moment, second moment).
+    fn fused_adam(
+        param: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        m: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        lr: f32,
+        beta_1: f32,
+        beta_2: f32,
+        factor: f32,
+        eps_scaled: f32,
+        weight_decay: f32,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+}
+
+impl FlexKernels for Flex {
+    fn fused_adam(
+        param: FlexTensor,
+        grad: FlexTensor,
+        m: FlexTensor,
+        v: FlexTensor,
+        lr: f32,
+        beta_1: f32,
+        beta_2: f32,
+        factor: f32,
+        eps_scaled: f32,
+        weight_decay: f32,
+    ) -> (FlexTensor, FlexTensor, FlexTensor) {
+        let (mut p, g, mut m, mut v) = (contiguous(param), contiguous(grad), contiguous(m), contiguous(v));
+        let step = adam::Step { lr, beta_1, beta_2, factor, eps_scaled, weight_decay };
+        // Three distinct buffers are borrowed mutably at once: take them out one by one.
+        let pv: *mut [f32] = values_mut(&mut p);
+        let mv: *mut [f32] = values_mut(&mut m);
+        let vv = values_mut(&mut v);
+        // SAFETY: p, m and v own distinct buffers (each is unique after `storage_mut`'s
+        // copy-on-write), and no other reference to them lives during the update.
+        unsafe { adam::update(step, &mut *pv, values(&g), &mut *mv, vv) };
+        (p, m, v)
+    }
+}
+
+/// One fused Adam step on tensors of the Flex backend.
+pub(crate) fn adam_step<const D: usize>(
+    p: Tensor<D>,
+    g: Tensor<D>,
+    m: Tensor<D>,
+    v: Tensor<D>,
+    s: adam::Step,
+) -> (Tensor<D>, Tensor<D>, Tensor<D>) {
+    let (p, m, v) = <Dispatch as FlexKernels>::fused_adam(
+        p.into_dispatch(),
+        g.into_dispatch(),
+        m.into_dispatch(),
+        v.into_dispatch(),
+        s.lr,
+        s.beta_1,
+        s.beta_2,
+        s.factor,
+        s.eps_scaled,
+        s.weight_decay,
+    );
+    (Tensor::from_dispatch(p), Tensor::from_dispatch(m), Tensor::from_dispatch(v))
+}
+
+/// Differentiable fused operations.
+#[backend_extension(Flex, Autodiff)]
+pub trait FlexLossKernels: burn::backend::Backend {
+    /// The batch mean of the Bernoulli negative ELBO; see `bernoulli.rs`.
+    fn bernoulli_neg_elbo(
+        logits: FloatTensor<Self>,
+        x: FloatTensor<Self>,
+        mu: FloatTensor<Self>,
+        logvar: FloatTensor<Self>,
+        beta: f32,
+    ) -> FloatTensor<Self>;
+}
+
+fn neg_elbo_forward(logits: &FlexTensor, x: &FlexTensor, mu: &FlexTensor, logvar: &FlexTensor, beta: f32) -> FlexTensor {
+    let b = shape(logits)[0];
+    let v = bernoulli::forward(values(logits), values(x), values(mu), values(logvar), b, beta);
+    tensor(vec![v], vec![1])
+}
+
+impl FlexLossKernels for Flex {
+    fn bernoulli_neg_elbo(logits: FlexTensor, x: FlexTensor, mu: FlexTensor, logvar: FlexTensor, beta: f32) -> FlexTensor {
+        neg_elbo_forward(&contiguous(logits), &contiguous(x), &contiguous(mu), &contiguous(logvar), beta)
+    }
+}
+
+#[derive(Debug)]
+struct NegElboBackward;
+
+impl Backward<Flex, 4> for NegElboBackward {
+    type State = (FlexTensor, FlexTensor, FlexTensor, FlexTensor, f32);
+
+    fn backward(self, ops: Ops<Self::State, 4>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+        let [node_l, node_x, node_mu, node_lv] = ops.parents;
+        let g = contiguous(grads.consume::<Flex>(&ops.node));
+        let g = values(&g)[0];
+        let (logits, x, mu, logvar, beta) = ops.state;
+        let b = shape(&logits)[0];
+        let (dl, dmu, dlv) = bernoulli::backward(values(&logits), values(&x), values(&mu), values(&logvar), b, beta, g);
+        if let Some(node) = node_l {
+            grads.register::<Flex>(node.id, tensor(dl, shape(&logits)));
+        }
+        if let Some(node) = node_mu {
+            grads.register::<Flex>(node.id, tensor(dmu, shape(&mu)));
+        }
+        if let Some(node) = node_lv {
+            grads.register::<Flex>(node.id, tensor(dlv, shape(&logvar)));
+        }
+        // The data is a constant of the objective; a gradient for it is never needed here.
+        debug_assert!(node_x.is_none(), "the fused VAE objective does not differentiate the data");
+    }
+}
+
+impl<C: CheckpointStrategy> FlexLossKernels for Autodiff<Flex, C> {
+    fn bernoulli_neg_elbo(
+        logits: FloatTensor<Self>,
+        x: FloatTensor<Self>,
+        mu: FloatTensor<Self>,
+        logvar: FloatTensor<Self>,
+        beta: f32,
+    ) -> FloatTensor<Self> {
+        let parents = [logits.node(), x.node(), mu.node(), logvar.node()];
+        let (l, xs, m, lv) = (
+            contiguous(logits.into_primitive()),
+            contiguous(x.into_primitive()),
+            contiguous(mu.into_primitive()),
+            contiguous(logvar.into_primitive()),
+        );
+        let out = neg_elbo_forward(&l, &xs, &m, &lv, beta);
+        match NegElboBackward.prepare::<C>(parents).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => prep.finish((l, xs, m, lv, beta), out),
+            OpsKind::UnTracked(prep) => prep.finish(out),
+        }
+    }
+}
+
+/// The fused Bernoulli negative ELBO (batch mean, KL weighted by `beta`) when the tensors are
+/// f32 on Flex and the fast paths are on; `None` otherwise, for the caller's plain path.
+///
+/// # Shapes
+/// `logits`, `x`: `[B, P]`; `mu`, `logvar`: `[B, L]` → `[1]`
+pub(crate) fn bernoulli_neg_elbo(
+    logits: &Tensor<2>,
+    x: &Tensor<2>,
+    mu: &Tensor<2>,
+    logvar: &Tensor<2>,
+    beta: f64,
+) -> Option<Tensor<1>> {
+    if !active(&logits.device()) || logits.dtype() != DType::F32 || x.dtype() != DType::F32 {
+        return None;
+    }
+    Some(Tensor::from_dispatch(<Dispatch as FlexLossKernels>::bernoulli_neg_elbo(
+        logits.clone().into_dispatch(),
+        x.clone().into_dispatch(),
+        mu.clone().into_dispatch(),
+        logvar.clone().into_dispatch(),
+        beta as f32,
+    )))
+}
