@@ -48,5 +48,9 @@ pub fn bce_with_logits_values(logits: Tensor<2>, x: Tensor<2>) -> Tensor<2> {
 /// # Shapes
 /// `logits`, `x`: `[B, P]` → `[1]`
 pub fn bce_with_logits(logits: Tensor<2>, x: Tensor<2>) -> Tensor<1> {
+    // One pass, value and gradient, on the CPU backend (crate::fused).
+    if let Some(loss) = crate::fused::bce_logits_mean(&logits, &x) {
+        return loss;
+    }
     bce_with_logits_values(logits, x).mean()
 }

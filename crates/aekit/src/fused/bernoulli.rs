@@ -16,13 +16,25 @@ use rayon::prelude::*;
 use super::math::{simd_dispatch, softplus_neg_abs_and_sigmoid};
 
 #[inline(always)]
+fn bce_value(l: f32, x: f32) -> f32 {
+    let (sp, _) = softplus_neg_abs_and_sigmoid(l);
+    l.max(0.0) - l * x + sp
+}
+
+#[inline(always)]
 fn bce_row_body(l: &[f32], x: &[f32]) -> f32 {
-    let mut acc = 0.0f32;
-    for i in 0..l.len() {
-        let (sp, _) = softplus_neg_abs_and_sigmoid(l[i]);
-        acc += l[i].max(0.0) - l[i] * x[i] + sp;
+    // Eight running sums: a single one would chain every addition and keep the loop scalar.
+    const LANES: usize = 8;
+    let mut acc = [0.0f32; LANES];
+    let (lc, xc) = (l.chunks_exact(LANES), x.chunks_exact(LANES));
+    let (lr, xr) = (lc.remainder(), xc.remainder());
+    for (lb, xb) in lc.zip(xc) {
+        for k in 0..LANES {
+            acc[k] += bce_value(lb[k], xb[k]);
+        }
     }
-    acc
+    let tail: f32 = lr.iter().zip(xr).map(|(&l, &x)| bce_value(l, x)).sum();
+    acc.iter().sum::<f32>() + tail
 }
 simd_dispatch!(bce_row(l: &[f32], x: &[f32]) -> f32 => bce_row_body);
 
@@ -81,4 +93,23 @@ pub(crate) fn backward(
     let dmu = mu.iter().map(|m| m * k).collect();
     let dlogvar = logvar.iter().map(|lv| (lv.exp() - 1.0) * (0.5 * k)).collect();
     (dl, dmu, dlogvar)
+}
+
+/// The mean binary cross-entropy per value (the dense autoencoder's loss).
+///
+/// # Shapes
+/// `logits`, `x`: `[B, P]` row-major
+pub(crate) fn bce_mean_forward(logits: &[f32], x: &[f32], b: usize) -> f32 {
+    let p = logits.len() / b;
+    let rows: Vec<f32> = logits.par_chunks(p).zip(x.par_chunks(p)).map(|(l, x)| bce_row(l, x)).collect();
+    rows.iter().sum::<f32>() / logits.len() as f32
+}
+
+/// The gradient of [`bce_mean_forward`] with respect to the logits, times `g`.
+pub(crate) fn bce_mean_backward(logits: &[f32], x: &[f32], b: usize, g: f32) -> Vec<f32> {
+    let p = logits.len() / b;
+    let scale = g / logits.len() as f32;
+    let mut dl = vec![0.0f32; logits.len()];
+    dl.par_chunks_mut(p).zip(logits.par_chunks(p).zip(x.par_chunks(p))).for_each(|(o, (l, x))| bce_grad(l, x, scale, o));
+    dl
 }

@@ -154,6 +154,9 @@ pub trait FlexLossKernels: burn::backend::Backend {
         logvar: FloatTensor<Self>,
         beta: f32,
     ) -> FloatTensor<Self>;
+
+    /// Binary cross-entropy on logits, mean over all values; see `bernoulli.rs`.
+    fn bce_logits_mean(logits: FloatTensor<Self>, x: FloatTensor<Self>) -> FloatTensor<Self>;
 }
 
 fn neg_elbo_forward(logits: &FlexTensor, x: &FlexTensor, mu: &FlexTensor, logvar: &FlexTensor, beta: f32) -> FlexTensor {
@@ -162,9 +165,37 @@ fn neg_elbo_forward(logits: &FlexTensor, x: &FlexTensor, mu: &FlexTensor, logvar
     tensor(vec![v], vec![1])
 }
 
+fn bce_forward(logits: &FlexTensor, x: &FlexTensor) -> FlexTensor {
+    let v = bernoulli::bce_mean_forward(values(logits), values(x), shape(logits)[0]);
+    tensor(vec![v], vec![1])
+}
+
 impl FlexLossKernels for Flex {
     fn bernoulli_neg_elbo(logits: FlexTensor, x: FlexTensor, mu: FlexTensor, logvar: FlexTensor, beta: f32) -> FlexTensor {
         neg_elbo_forward(&contiguous(logits), &contiguous(x), &contiguous(mu), &contiguous(logvar), beta)
+    }
+
+    fn bce_logits_mean(logits: FlexTensor, x: FlexTensor) -> FlexTensor {
+        bce_forward(&contiguous(logits), &contiguous(x))
+    }
+}
+
+#[derive(Debug)]
+struct BceBackward;
+
+impl Backward<Flex, 2> for BceBackward {
+    type State = (FlexTensor, FlexTensor);
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+        let [node_l, node_x] = ops.parents;
+        let g = contiguous(grads.consume::<Flex>(&ops.node));
+        let g = values(&g)[0];
+        let (logits, x) = ops.state;
+        if let Some(node) = node_l {
+            let dl = bernoulli::bce_mean_backward(values(&logits), values(&x), shape(&logits)[0], g);
+            grads.register::<Flex>(node.id, tensor(dl, shape(&logits)));
+        }
+        debug_assert!(node_x.is_none(), "the fused BCE does not differentiate the data");
     }
 }
 
@@ -216,6 +247,16 @@ impl<C: CheckpointStrategy> FlexLossKernels for Autodiff<Flex, C> {
             OpsKind::UnTracked(prep) => prep.finish(out),
         }
     }
+
+    fn bce_logits_mean(logits: FloatTensor<Self>, x: FloatTensor<Self>) -> FloatTensor<Self> {
+        let parents = [logits.node(), x.node()];
+        let (l, xs) = (contiguous(logits.into_primitive()), contiguous(x.into_primitive()));
+        let out = bce_forward(&l, &xs);
+        match BceBackward.prepare::<C>(parents).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => prep.finish((l, xs), out),
+            OpsKind::UnTracked(prep) => prep.finish(out),
+        }
+    }
 }
 
 /// The fused Bernoulli negative ELBO (batch mean, KL weighted by `beta`) when the tensors are
@@ -239,5 +280,20 @@ pub(crate) fn bernoulli_neg_elbo(
         mu.clone().into_dispatch(),
         logvar.clone().into_dispatch(),
         beta as f32,
+    )))
+}
+
+/// The fused mean binary cross-entropy on logits, or `None` for the caller's plain path (see
+/// [`bernoulli_neg_elbo`]).
+///
+/// # Shapes
+/// `logits`, `x`: `[B, P]` → `[1]`
+pub(crate) fn bce_logits_mean(logits: &Tensor<2>, x: &Tensor<2>) -> Option<Tensor<1>> {
+    if !active(&logits.device()) || logits.dtype() != DType::F32 || x.dtype() != DType::F32 {
+        return None;
+    }
+    Some(Tensor::from_dispatch(<Dispatch as FlexLossKernels>::bce_logits_mean(
+        logits.clone().into_dispatch(),
+        x.clone().into_dispatch(),
     )))
 }

@@ -97,3 +97,27 @@ fn tensors_off_flex_or_not_f32_take_the_plain_path() {
     let t64 = t.clone().cast(burn::tensor::DType::F64);
     assert!(super::bernoulli_neg_elbo(&t64, &t64, &t64, &t64, 1.0).is_none());
 }
+
+#[test]
+fn fused_bce_matches_plain_value_and_gradient() {
+    let device = Device::flex().autodiff();
+    device.seed(13);
+    for (b, p) in [(1, 5), (7, 33), (128, 784)] {
+        let logits = random([b, p], -25.0, 25.0, &device);
+        let x = random([b, p], 0.0, 1.0, &device);
+        let run = |fused: bool| {
+            let lg = logits.clone().require_grad();
+            let loss = if fused {
+                super::bce_logits_mean(&lg, &x).expect("Flex, f32")
+            } else {
+                crate::loss::bce_with_logits_values(lg.clone(), x.clone()).mean()
+            };
+            let grads = (loss.clone() * 2.0).backward();
+            (loss.into_scalar::<f32>(), lg.grad(&grads).unwrap())
+        };
+        let ((vf, gf), (vp, gp)) = (run(true), run(false));
+        assert!(((vf - vp) / vp).abs() < 1e-5, "({b}, {p}): value {vf} vs {vp}");
+        let err = max_rel_err(&gf, &gp);
+        assert!(err < 1e-4, "({b}, {p}): gradient differs by {err}");
+    }
+}
