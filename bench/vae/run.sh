@@ -119,6 +119,31 @@ for round in $(seq 1 "$ROUNDS"); do
     fi
 done
 
+# --- the matrix-multiply ceiling, measured now, with the same thread count ---
+# An epoch's GFLOP/s is set against it: the distance to the limit. aekit's is Burn Flex's
+# matmul (crates/aekit/examples/gemm_peak.rs, built by `cargo build --release --examples`);
+# PyTorch's is torch.mm. Both: median of 9 products of 1024 x 1024 f32 matrices.
+GEMM_BIN="${AEKIT_GEMM_BIN:-target/release/examples/gemm_peak}"
+if want aekit; then
+    if [[ -x "$GEMM_BIN" ]]; then
+        "$GEMM_BIN" 1024 9 | tee -a "$results" >&2
+    else
+        echo "note: $GEMM_BIN missing (cargo build --release --examples); no aekit gemm peak" >&2
+    fi
+fi
+if want pytorch; then
+    "$PY" - "$THREADS" <<'PYEOF' | tee -a "$results" >&2
+import json, statistics, sys, time, torch
+torch.set_num_threads(int(sys.argv[1]))
+a, b = torch.rand(1024, 1024) * 2 - 1, torch.rand(1024, 1024) * 2 - 1
+ts = []
+for i in range(11):
+    t = time.perf_counter(); a @ b; ts.append(time.perf_counter() - t)
+m = statistics.median(ts[2:])
+print(json.dumps({"tool": "pytorch", "kind": "gemm", "n": 1024, "median_s": m, "gflops": 2 * 1024**3 / m / 1e9}))
+PYEOF
+fi
+
 # --- report ---
 machine_info dirty
 burn_version="$(grep -A1 '^name = "burn"$' Cargo.lock 2>/dev/null | sed -n 's/^version = "\(.*\)"/\1/p' || true)"

@@ -59,9 +59,11 @@ def _fmt(v, digits=3):
 
 def report(path, nproc, cpu, date, rev, threads, epochs, rounds, aekit_version, aekit_sha, burn,
            load_before, load_after):
-    epochs_of, final, versions, loads = {}, {}, {}, []
+    epochs_of, final, versions, loads, gemm = {}, {}, {}, [], {}
     for o in benchutil.read_jsonl(path):
-        if o.get("kind") == "versions":
+        if o.get("kind") == "gemm":
+            gemm[o["tool"]] = o
+        elif o.get("kind") == "versions":
             versions = o
         elif o.get("kind") == "load":
             loads.append(o)
@@ -124,6 +126,22 @@ def report(path, nproc, cpu, date, rev, threads, epochs, rounds, aekit_version, 
         if fin.get("test_reconstruction_mean_z") is not None:
             parts += f", {_fmt(fin['test_reconstruction_mean_z'])} (z = mean)"
         print(f"- {tool} test -ELBO parts (last round): {parts}, KL {_fmt(fin.get('test_kl'))}")
+    # Matrix-multiply work of one training epoch, counted from the model: forward 2·Σ(in·out)
+    # per sample, the same again for the weight gradients, and the input gradients of every
+    # layer but fc1 (whose input is the data). Elementwise work is not counted.
+    layers = [(784, 400), (400, 20), (400, 20), (20, 400), (400, 784)]
+    fwd = 2 * sum(i * o for i, o in layers)
+    per_sample = 2 * fwd + 2 * sum(i * o for i, o in layers[1:])
+    epoch_gflop = per_sample * 60000 / 1e9
+    for tool in TOOLS:
+        if tool in epochs_of:
+            peak = gemm.get(tool)
+            line = f"- {tool}: {epoch_gflop / median_s(tool):.1f} GFLOP/s over the median epoch ({epoch_gflop:.1f} GFLOP of matrix products)"
+            if peak:
+                line += (f"; its own 1024^3 f32 matmul peaks at {peak['gflops']:.1f} GFLOP/s on {threads} threads "
+                         f"(median {peak['median_s'] * 1000:.1f} ms), so the epoch runs at "
+                         f"{100 * epoch_gflop / median_s(tool) / peak['gflops']:.0f}% of it")
+            print(line)
     for tool in TOOLS:
         eps = epochs_of.get(tool, [])
         last = [e.get("test_loss") for e in eps if e.get("round") == eps[-1].get("round")] if eps else []
