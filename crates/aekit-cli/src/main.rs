@@ -12,6 +12,11 @@ mod train;
 
 use clap::{Parser, Subcommand};
 
+// Training allocates and frees many tensor-sized buffers per step; mimalloc keeps them in
+// thread-local pools where glibc maps and unmaps them (measured: BENCHMARKS.md, speed section).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "aekit", version, about = "Autoencoders, PCA and VAEs on your own data", args_override_self = true)]
 struct Cli {
