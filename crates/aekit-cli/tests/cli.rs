@@ -800,7 +800,7 @@ fn anomaly_fit_and_score_on_one_digit_flags_the_others() {
     let fit = aekit(
         t.path(),
         &["anomaly", "fit", "--model", "dense", "--data", "mnist-embedded", "--normal-labels", "1", "--hidden", "64", "--latent", "8",
-          "--epochs", "8", "--contamination", "0.05", "--out", "det", "--quiet"],
+          "--epochs", "20", "--batch-size", "32", "--contamination", "0.05", "--out", "det", "--quiet"],
     );
     assert!(fit.status.success(), "{}", stderr(&fit));
     for f in ["anomaly.json", "anomaly_report.json", "model.safetensors", "roc.png", "pr.png"] {
@@ -828,7 +828,7 @@ fn anomaly_fit_and_score_on_one_digit_flags_the_others() {
     }
     // The AUROC in the report is the one of the written scores (Mann-Whitney, computed here).
     let s: Vec<(f64, bool)> = rows[1..].iter().map(|r| (r[1].parse().unwrap(), r[5] == "1")).collect();
-    let (pos, neg): (Vec<_>, Vec<_>) = s.iter().partition(|x| x.1);
+    let (pos, neg): (Vec<&(f64, bool)>, Vec<&(f64, bool)>) = s.iter().partition(|x| x.1);
     let wins: f64 = pos.iter().flat_map(|p| neg.iter().map(move |n| if p.0 > n.0 { 1.0 } else if p.0 == n.0 { 0.5 } else { 0.0 })).sum();
     let auc = wins / (pos.len() * neg.len()) as f64;
     assert!((auc - r["auroc"].as_f64().unwrap()).abs() < 1e-9, "{auc} vs {r}");
@@ -999,7 +999,7 @@ fn one_class_bench_reports_each_digit_next_to_deep_svdd() {
         aekit(
             t.path(),
             &["bench", "one-class", "--data", "mnist-embedded", "--digits", digits, "--model", "dense", "--hidden", "64", "--latent", "8",
-              "--epochs", "3", "--out", "oc", "--quiet"],
+              "--epochs", "10", "--batch-size", "32", "--out", "oc", "--quiet"],
         )
     };
     let o = run("1");

@@ -924,7 +924,7 @@ pub fn demo_section(split: &Split, digit: u32, device: &Device, out: &Path, obse
     let cfg = ModelConfig::Dense(crate::models::dense::DenseAeConfig::new(split.train.shape()).with_hidden(vec![64]).with_latent(8));
     let opts = FitOptions { normal_labels: Some(vec![digit]), ..FitOptions::default() };
     let data = serde_json::json!({ "data": "mnist-embedded" });
-    let fr = fit(&cfg, &TrainConfig::new().with_epochs(15), split, &data, &opts, device, &dir.join("run"), observer)?;
+    let fr = fit(&cfg, &TrainConfig::new().with_epochs(20).with_batch_size(32), split, &data, &opts, device, &dir.join("run"), observer)?;
     let det = Detector::open(&dir.join("run"), device)?;
     let r = score(&det, Input::Dataset(&split.test), Rule::Alpha(0.05), None, &dir.join("scores.csv"), device)?;
     let pct = |v: Option<f64>| v.map(|x| format!("{:.1}%", 100.0 * x)).unwrap_or_else(|| "-".into());

@@ -109,7 +109,7 @@ pub fn gather(out: &Path) -> Result<Report> {
     })
 }
 
-/// Keeps `FitReport` in the public interface for callers that want the full figures.
+/// The full fit report of one digit (threshold, false-alarm rate, average precision).
 pub fn digit_report(out: &Path, digit: u32) -> Result<FitReport> {
     let p = out.join(format!("digit-{digit}")).join(anomaly::FIT_REPORT_FILE);
     let text = std::fs::read_to_string(&p).map_err(|source| Error::Read { path: p.clone(), source })?;
