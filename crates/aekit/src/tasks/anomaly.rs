@@ -816,7 +816,7 @@ fn heatmap(top: &[Shown], bottom: &[Shown], shape: SampleShape, path: &Path) -> 
         (0..3).flat_map(|c| m.iter().map(move |px| px[c])).collect()
     };
     let mut g = Grid::new(SampleShape::Image { channels: 3, height, width }, 2)?
-        .title(format!("most (top) and least anomalous samples; squared error per pixel, white = {max:.3}"));
+        .title(format!("most and least anomalous; error white = {max:.3}"));
     for (name, set) in [("most", top), ("least", bottom)] {
         let inputs: Vec<Vec<f32>> = set.iter().map(|s| rgb(&s.input)).collect();
         let recons: Vec<Vec<f32>> = set.iter().map(|s| rgb(&s.recon)).collect();
