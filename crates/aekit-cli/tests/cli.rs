@@ -828,8 +828,9 @@ fn anomaly_fit_and_score_on_one_digit_flags_the_others() {
     }
     // The AUROC in the report is the one of the written scores (Mann-Whitney, computed here).
     let s: Vec<(f64, bool)> = rows[1..].iter().map(|r| (r[1].parse().unwrap(), r[5] == "1")).collect();
-    let (pos, neg): (Vec<&(f64, bool)>, Vec<&(f64, bool)>) = s.iter().partition(|x| x.1);
-    let wins: f64 = pos.iter().flat_map(|p| neg.iter().map(move |n| if p.0 > n.0 { 1.0 } else if p.0 == n.0 { 0.5 } else { 0.0 })).sum();
+    let pos: Vec<f64> = s.iter().filter(|x| x.1).map(|x| x.0).collect();
+    let neg: Vec<f64> = s.iter().filter(|x| !x.1).map(|x| x.0).collect();
+    let wins: f64 = pos.iter().flat_map(|&p| neg.iter().map(move |&n| if p > n { 1.0 } else if p == n { 0.5 } else { 0.0 })).sum();
     let auc = wins / (pos.len() * neg.len()) as f64;
     assert!((auc - r["auroc"].as_f64().unwrap()).abs() < 1e-9, "{auc} vs {r}");
 

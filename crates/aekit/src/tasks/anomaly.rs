@@ -580,8 +580,7 @@ impl Sink<'_> {
             self.col_all = vec![0.0; p];
             self.col_flagged = vec![0.0; p];
         }
-        for i in 0..b {
-            let score = s[i];
+        for (i, &score) in s.iter().enumerate() {
             let pv = self.det.state.p_value(score);
             let flag = match (self.threshold, self.alpha) {
                 (Some(t), _) => score > t,
