@@ -1,6 +1,8 @@
 //! The `aekit` program: parses arguments, calls the library, prints, and maps errors to exit
 //! codes (0 success, 2 bad input or usage, 1 internal or environmental failure).
 
+mod anomaly;
+mod bench;
 mod codes;
 mod common;
 mod config;
@@ -50,6 +52,12 @@ enum Command {
     LatentMap(generate::LatentMapArgs),
     /// Load a dataset and print its shape, labels and origin.
     Info(info::Args),
+    /// Anomaly detection: train on normal data, score with thresholds and p-values.
+    #[command(subcommand)]
+    Anomaly(anomaly::Command),
+    /// Benchmarks with published figures beside them.
+    #[command(subcommand)]
+    Bench(bench::Command),
 }
 
 fn main() {
@@ -74,6 +82,8 @@ fn main() {
         Command::Interpolate(a) => generate::interpolate(a),
         Command::Manifold(a) => generate::manifold(a),
         Command::LatentMap(a) => generate::latent_map(a),
+        Command::Anomaly(c) => anomaly::run(c),
+        Command::Bench(c) => bench::run(c),
     };
     if let Err(err) = result {
         eprintln!("error: {err:#}");

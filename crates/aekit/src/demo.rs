@@ -51,6 +51,7 @@ pub fn run(out: &Path, device: &burn::prelude::Device, observer: &mut dyn Observ
     }
     sections.push(reconstruct::html_section(&runs));
     sections.push(vae_section(&split, device, out, observer)?);
+    sections.push(crate::tasks::anomaly::demo_section(&split, 1, device, out, observer)?);
 
     let index = out.join("index.html");
     write_report(

@@ -13,3 +13,184 @@ pub fn mse(a: &[f32], b: &[f32]) -> f64 {
 pub fn psnr_db(mse: f64, peak: f64) -> f64 {
     10.0 * (peak * peak / mse).log10()
 }
+
+/// Area under the ROC curve of `scores` (higher = more likely positive) for `positive` labels:
+/// the Mann-Whitney statistic P(score of a positive > score of a negative) + P(tie) / 2, from
+/// average ranks, so tied scores count one half (as scikit-learn's `roc_auc_score`). `None`
+/// when either class is empty.
+pub fn auroc(scores: &[f64], positive: &[bool]) -> Option<f64> {
+    assert_eq!(scores.len(), positive.len(), "auroc of slices of different lengths");
+    let n_pos = positive.iter().filter(|&&p| p).count();
+    let n_neg = positive.len() - n_pos;
+    if n_pos == 0 || n_neg == 0 {
+        return None;
+    }
+    let order = ascending(scores);
+    // Sum of the positives' ranks (1-based), ties sharing their average rank.
+    let mut rank_sum = 0.0;
+    let mut i = 0;
+    while i < order.len() {
+        let mut j = i;
+        while j + 1 < order.len() && scores[order[j + 1]] == scores[order[i]] {
+            j += 1;
+        }
+        let avg = (i + j) as f64 / 2.0 + 1.0;
+        rank_sum += avg * order[i..=j].iter().filter(|&&k| positive[k]).count() as f64;
+        i = j + 1;
+    }
+    let u = rank_sum - (n_pos * (n_pos + 1)) as f64 / 2.0;
+    Some(u / (n_pos as f64 * n_neg as f64))
+}
+
+fn ascending(scores: &[f64]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
+    order
+}
+
+/// Cumulative (true positives, false positives, threshold) at each distinct score, highest
+/// threshold first: flagging every sample with score >= threshold.
+fn cumulative_counts(scores: &[f64], positive: &[bool]) -> Vec<(usize, usize, f64)> {
+    let mut order = ascending(scores);
+    order.reverse();
+    let (mut tp, mut fp) = (0, 0);
+    let mut out = Vec::new();
+    for (k, &i) in order.iter().enumerate() {
+        if positive[i] {
+            tp += 1;
+        } else {
+            fp += 1;
+        }
+        if k + 1 == order.len() || scores[order[k + 1]] != scores[i] {
+            out.push((tp, fp, scores[i]));
+        }
+    }
+    out
+}
+
+/// A point of a ROC or precision-recall curve at one threshold (flag score >= threshold).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct CurvePoint {
+    pub threshold: f64,
+    /// False-positive rate (ROC) or recall (precision-recall).
+    pub x: f64,
+    /// True-positive rate (ROC) or precision (precision-recall).
+    pub y: f64,
+}
+
+/// The ROC curve: (0, 0), then (false-positive rate, true-positive rate) at every distinct
+/// score from the highest down; scikit-learn's `roc_curve(drop_intermediate=False)`. `None`
+/// when either class is empty.
+pub fn roc_curve(scores: &[f64], positive: &[bool]) -> Option<Vec<CurvePoint>> {
+    assert_eq!(scores.len(), positive.len(), "roc_curve of slices of different lengths");
+    let n_pos = positive.iter().filter(|&&p| p).count();
+    let n_neg = positive.len() - n_pos;
+    if n_pos == 0 || n_neg == 0 {
+        return None;
+    }
+    let mut pts = vec![CurvePoint { threshold: f64::INFINITY, x: 0.0, y: 0.0 }];
+    pts.extend(
+        cumulative_counts(scores, positive)
+            .into_iter()
+            .map(|(tp, fp, t)| CurvePoint { threshold: t, x: fp as f64 / n_neg as f64, y: tp as f64 / n_pos as f64 }),
+    );
+    Some(pts)
+}
+
+/// The precision-recall curve: (recall, precision) at every distinct score from the highest
+/// down (scikit-learn's `precision_recall_curve`, in the opposite order and without its final
+/// (0, 1) point). `None` without positives.
+pub fn precision_recall_curve(scores: &[f64], positive: &[bool]) -> Option<Vec<CurvePoint>> {
+    assert_eq!(scores.len(), positive.len(), "precision_recall_curve of slices of different lengths");
+    let n_pos = positive.iter().filter(|&&p| p).count();
+    if n_pos == 0 {
+        return None;
+    }
+    Some(
+        cumulative_counts(scores, positive)
+            .into_iter()
+            .map(|(tp, fp, t)| CurvePoint { threshold: t, x: tp as f64 / n_pos as f64, y: tp as f64 / (tp + fp) as f64 })
+            .collect(),
+    )
+}
+
+/// Average precision, Σ_n (R_n - R_{n-1}) P_n over the distinct thresholds (scikit-learn's
+/// `average_precision_score`: a step-wise area, not the trapezoidal one). `None` without
+/// positives.
+pub fn average_precision(scores: &[f64], positive: &[bool]) -> Option<f64> {
+    let pr = precision_recall_curve(scores, positive)?;
+    let mut prev = 0.0;
+    let mut ap = 0.0;
+    for p in pr {
+        ap += (p.x - prev) * p.y;
+        prev = p.x;
+    }
+    Some(ap)
+}
+
+/// The q-quantile (q in [0, 1]) of `values` with linear interpolation between order statistics,
+/// numpy's default `percentile` rule (what PyOD's contamination threshold uses).
+pub fn quantile(values: &[f64], q: f64) -> Option<f64> {
+    if values.is_empty() || !(0.0..=1.0).contains(&q) {
+        return None;
+    }
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let pos = q * (v.len() - 1) as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    Some(v[lo] + (v[hi] - v[lo]) * (pos - lo as f64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Reference values from scikit-learn 1.9.1 and numpy (~/.cache/aekit-bench/torch-venv):
+    //   s = [0.1, 0.4, 0.35, 0.8, 0.4, 0.9, 0.2, 0.4]; y = [0, 0, 1, 1, 1, 0, 0, 1]
+    //   roc_auc_score(y, s) = 0.625; average_precision_score(y, s) = 0.5916666666666667
+    //   roc_curve(y, s, drop_intermediate=False): fpr [0, .25, .25, .5, .5, .75, 1],
+    //     tpr [0, 0, .25, .75, 1, 1, 1], thresholds [inf, .9, .8, .4, .35, .2, .1]
+    //   precision_recall_curve(y, s): precision [.5, .5714, .6667, .6, .5, 0, 1],
+    //     recall [1, 1, 1, .75, .25, 0, 0], thresholds [.1, .2, .35, .4, .8, .9]
+    //   np.percentile(s, 90) = 0.83, np.percentile(s, 75) = 0.5
+    const S: [f64; 8] = [0.1, 0.4, 0.35, 0.8, 0.4, 0.9, 0.2, 0.4];
+    const Y: [bool; 8] = [false, false, true, true, true, false, false, true];
+
+    #[test]
+    fn auroc_and_average_precision_match_scikit_learn_with_ties() {
+        assert!((auroc(&S, &Y).unwrap() - 0.625).abs() < 1e-12);
+        assert!((average_precision(&S, &Y).unwrap() - 0.5916666666666667).abs() < 1e-12);
+        assert_eq!(auroc(&S, &[true; 8]), None);
+        assert_eq!(average_precision(&S, &[false; 8]), None);
+        // Perfect separation and perfect inversion.
+        let y = [false, false, true, true];
+        assert_eq!(auroc(&[1.0, 2.0, 3.0, 4.0], &y), Some(1.0));
+        assert_eq!(auroc(&[4.0, 3.0, 2.0, 1.0], &y), Some(0.0));
+        assert_eq!(auroc(&[1.0; 4], &y), Some(0.5));
+    }
+
+    #[test]
+    fn curves_match_scikit_learn() {
+        let roc = roc_curve(&S, &Y).unwrap();
+        let fpr: Vec<f64> = roc.iter().map(|p| p.x).collect();
+        let tpr: Vec<f64> = roc.iter().map(|p| p.y).collect();
+        let thr: Vec<f64> = roc.iter().map(|p| p.threshold).collect();
+        assert_eq!(fpr, [0.0, 0.25, 0.25, 0.5, 0.5, 0.75, 1.0]);
+        assert_eq!(tpr, [0.0, 0.0, 0.25, 0.75, 1.0, 1.0, 1.0]);
+        assert_eq!(thr, [f64::INFINITY, 0.9, 0.8, 0.4, 0.35, 0.2, 0.1]);
+        let pr = precision_recall_curve(&S, &Y).unwrap();
+        let want_p = [0.0, 0.5, 0.6, 2.0 / 3.0, 4.0 / 7.0, 0.5];
+        let want_r = [0.0, 0.25, 0.75, 1.0, 1.0, 1.0];
+        for (i, p) in pr.iter().enumerate() {
+            assert!((p.y - want_p[i]).abs() < 1e-12 && (p.x - want_r[i]).abs() < 1e-12, "point {i}: {p:?}");
+        }
+    }
+
+    #[test]
+    fn quantile_matches_numpy_linear_rule() {
+        assert!((quantile(&S, 0.9).unwrap() - 0.83).abs() < 1e-12);
+        assert!((quantile(&S, 0.75).unwrap() - 0.5).abs() < 1e-12);
+        assert_eq!(quantile(&S, 1.0), Some(0.9));
+        assert_eq!(quantile(&[], 0.5), None);
+    }
+}

@@ -1,7 +1,9 @@
 //! Applications, one file each. Each returns a serializable report and can describe itself as a
 //! section of the demo's HTML page.
 
+pub mod anomaly;
 pub mod codes;
 pub mod generate;
+pub mod one_class;
 pub mod pca_compression;
 pub mod reconstruct;

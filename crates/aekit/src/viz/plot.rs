@@ -59,7 +59,7 @@ impl LineChart {
                 .x_desc(&self.x_label)
                 .y_desc(&self.y_label)
                 .label_style(("sans-serif", 14))
-                .x_label_formatter(&|x| if x.fract() == 0.0 { format!("{x:.0}") } else { format!("{x}") })
+                .x_label_formatter(&|x| if x.fract() == 0.0 { format!("{x:.0}") } else { format!("{}", (x * 1e6).round() / 1e6) })
                 .draw()
                 .map_err(|e| draw_err(e.to_string()))?;
             for (i, s) in self.series.iter().enumerate() {

@@ -1,0 +1,261 @@
+//! `aekit anomaly fit` and `aekit anomaly score`: anomaly detection with an autoencoder trained
+//! on normal data only.
+
+use std::path::PathBuf;
+
+use aekit::data::SampleShape;
+use aekit::loss::Loss;
+use aekit::models::conv::ConvAeConfig;
+use aekit::models::conv_vae::ConvVaeConfig;
+use aekit::models::dense::DenseAeConfig;
+use aekit::models::vae::VaeConfig;
+use aekit::models::{ModelConfig, Output};
+use aekit::tasks::anomaly::{self, Detector, FitOptions, Input, Rule, ScoreKind};
+use aekit::train::TrainConfig;
+use anyhow::Result;
+
+use crate::codes::{RunArgs, SplitArg};
+use crate::common::DataArgs;
+use crate::train::{DeviceArg, Progress};
+
+#[derive(clap::Subcommand, Debug)]
+pub enum Command {
+    /// Train a detector on normal data (images or CSV) into a run folder.
+    Fit(FitArgs),
+    /// Score data with a detector: scores.csv, report.json, ROC/PR curves, heat maps.
+    Score(ScoreArgs),
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum ModelArg {
+    Dense,
+    Conv,
+    Vae,
+    ConvVae,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum ScoreArg {
+    /// Reconstruction MSE per value.
+    Mse,
+    /// A VAE's negative ELBO (z at the posterior mean).
+    Elbo,
+}
+
+/// The model and training options `anomaly fit` and `bench one-class` share.
+#[derive(clap::Args, Debug)]
+pub struct ModelOpts {
+    #[arg(long, value_enum, default_value_t = ModelArg::Conv)]
+    pub model: ModelArg,
+    /// Latent size (dense, VAEs; a dense bottleneck for conv).
+    #[arg(long)]
+    pub latent: Option<usize>,
+    /// Dense hidden sizes, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub hidden: Option<Vec<usize>>,
+    /// Conv channels per stride-2 layer, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub channels: Option<Vec<usize>>,
+    /// Anomaly score (default: elbo for VAEs, mse otherwise).
+    #[arg(long, value_enum)]
+    pub score: Option<ScoreArg>,
+    #[arg(long, default_value_t = 20)]
+    pub epochs: usize,
+    #[arg(long, default_value_t = 128)]
+    pub batch_size: usize,
+    #[arg(long, default_value_t = 1e-3)]
+    pub lr: f64,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
+    pub device: DeviceArg,
+    /// Print nothing but errors.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+impl ModelOpts {
+    /// The model for data of `input`: tables get identity outputs and MSE (standardized columns
+    /// are not in [0, 1]).
+    pub fn model_config(&self, input: SampleShape) -> Result<ModelConfig> {
+        let tabular = matches!(input, SampleShape::Tabular { .. });
+        Ok(match self.model {
+            ModelArg::Dense => {
+                let mut c = DenseAeConfig::new(input);
+                if let Some(h) = &self.hidden {
+                    c.hidden = h.clone();
+                }
+                c.latent = self.latent.unwrap_or(c.latent);
+                if tabular {
+                    c.output = Output::Identity;
+                    c.loss = Loss::Mse;
+                    c.latent_activation = false;
+                }
+                ModelConfig::Dense(c)
+            }
+            ModelArg::Conv => {
+                let mut c = ConvAeConfig::new(input);
+                if let Some(ch) = &self.channels {
+                    c.channels = ch.clone();
+                }
+                c.latent = self.latent;
+                ModelConfig::Conv(c)
+            }
+            ModelArg::Vae | ModelArg::ConvVae if tabular => {
+                return Err(anyhow::Error::new(aekit::Error::InvalidArgument {
+                    name: "model",
+                    msg: "the VAEs model pixels in [0, 1]; for CSV tables use --model dense (columns are standardized)".into(),
+                }))
+            }
+            ModelArg::Vae => {
+                let mut c = VaeConfig::new(input);
+                if let Some(h) = &self.hidden {
+                    c.hidden = h.clone();
+                }
+                c.latent = self.latent.unwrap_or(c.latent);
+                ModelConfig::Vae(c)
+            }
+            ModelArg::ConvVae => {
+                let mut c = ConvVaeConfig::new(input);
+                if let Some(ch) = &self.channels {
+                    c.channels = ch.clone();
+                }
+                c.latent = self.latent.unwrap_or(c.latent);
+                ModelConfig::ConvVae(c)
+            }
+        })
+    }
+
+    pub fn train_config(&self) -> TrainConfig {
+        TrainConfig::new().with_epochs(self.epochs).with_batch_size(self.batch_size).with_lr(self.lr).with_seed(self.seed)
+    }
+
+    pub fn score_kind(&self) -> Option<ScoreKind> {
+        self.score.map(|s| match s {
+            ScoreArg::Mse => ScoreKind::Mse,
+            ScoreArg::Elbo => ScoreKind::NegElbo,
+        })
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct FitArgs {
+    #[command(flatten)]
+    pub model: ModelOpts,
+    /// Normal data: images or a CSV table (a seeded --test-fraction is held out for sources
+    /// without a test set).
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Run folder.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Train only on samples with these labels (e.g. one MNIST digit); others are anomalies.
+    #[arg(long, value_delimiter = ',')]
+    pub normal_labels: Option<Vec<u32>>,
+    /// Default contamination fraction c: flag scores above the (1 - c) quantile of training scores.
+    #[arg(long, default_value_t = 0.1)]
+    pub contamination: f64,
+    /// Default significance level of the conformal p-value rule.
+    #[arg(long, default_value_t = 0.05)]
+    pub alpha: f64,
+    /// Fraction of the normal training data held out to calibrate p-values (0: none).
+    #[arg(long, default_value_t = 0.2)]
+    pub calibration_fraction: f64,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ScoreArgs {
+    #[command(flatten)]
+    pub on: RunArgs,
+    /// Data to score: a CSV file (streamed in batches, scored whole) or images (see --split).
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// The scores CSV; report.json and figures go to the same folder.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// For image datasets: which part to score.
+    #[arg(long, value_enum, default_value_t = SplitArg::Test)]
+    pub split: SplitArg,
+    /// Flag scores above the (1 - C) quantile of the training scores (default: the run's).
+    #[arg(long, conflicts_with_all = ["threshold", "alpha"])]
+    pub contamination: Option<f64>,
+    /// Flag scores above this value.
+    #[arg(long, conflicts_with = "alpha")]
+    pub threshold: Option<f64>,
+    /// Flag conformal p-values <= ALPHA (false-alarm rate at most ALPHA on normal data).
+    #[arg(long)]
+    pub alpha: Option<f64>,
+    /// Labels that are normal (default: the run's --normal-labels); others count as anomalies.
+    #[arg(long, value_delimiter = ',')]
+    pub normal_labels: Option<Vec<u32>>,
+}
+
+pub fn run(c: Command) -> Result<()> {
+    match c {
+        Command::Fit(a) => fit(a),
+        Command::Score(a) => score(a),
+    }
+}
+
+fn fit(a: FitArgs) -> Result<()> {
+    let m = &a.model;
+    let device = m.device.backend().device()?;
+    let split = a.data.load(m.seed, m.quiet)?;
+    let model_cfg = m.model_config(split.train.shape())?;
+    let opts = FitOptions {
+        score: m.score_kind(),
+        contamination: a.contamination,
+        alpha: a.alpha,
+        calibration_fraction: a.calibration_fraction,
+        normal_labels: a.normal_labels.clone(),
+        label_column: a.data.label_column.clone(),
+        seed: m.seed,
+    };
+    let data = serde_json::json!({ "data": a.data.name()?, "args": a.data });
+    let r = anomaly::fit(&model_cfg, &m.train_config(), &split, &data, &opts, &device, &a.out, &mut Progress::new(m.quiet))?;
+    if !m.quiet {
+        println!("{} trained on {} normal samples; score: {}", r.model, r.n_train, r.score);
+        println!("threshold {:.6} (the {:.3} quantile of the training scores)", r.threshold, 1.0 - r.contamination);
+        if let Some(f) = r.test_false_alarm_rate_at_threshold {
+            println!("normal test samples above it: {:.4} (expected about {})", f, r.contamination);
+        }
+        for c in &r.conformal {
+            println!("alpha {:.2}: false-alarm rate {:.4} on {} normal test samples", c.alpha, c.false_alarm_rate, c.n_normal);
+        }
+        if let (Some(auc), Some(ap)) = (r.test_auroc, r.test_auprc) {
+            println!("test: AUROC {auc:.4}, average precision {ap:.4} ({} normal, {} anomalous)", r.n_test_normal, r.n_test_anomalous);
+        }
+        println!("wrote {}", a.out.display());
+    }
+    Ok(())
+}
+
+fn score(a: ScoreArgs) -> Result<()> {
+    let device = a.on.device.backend().device()?;
+    let det = Detector::open(&a.on.run, &device)?;
+    let rule = match (a.threshold, a.alpha, a.contamination) {
+        (Some(t), _, _) => Rule::Threshold(t),
+        (None, Some(al), _) => Rule::Alpha(al),
+        (None, None, c) => Rule::Contamination(c.unwrap_or(det.state.contamination)),
+    };
+    let name = a.data.name()?;
+    let csv = std::path::Path::new(name);
+    let r = if csv.is_file() && csv.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) {
+        anomaly::score(&det, Input::Csv(csv), rule, a.normal_labels.clone(), &a.out, &device)?
+    } else {
+        let ds = a.split.pick(a.data.load(0, a.on.quiet)?);
+        anomaly::score(&det, Input::Dataset(&ds), rule, a.normal_labels.clone(), &a.out, &device)?
+    };
+    if !a.on.quiet {
+        println!("{} samples scored, {} flagged ({:.4}): {}", r.n, r.n_flagged, r.flagged_fraction, r.rule);
+        if let Some(f) = r.false_alarm_rate {
+            let vs = r.alpha.map(|al| format!(" (alpha {al})")).unwrap_or_default();
+            println!("false-alarm rate on normal samples {f:.4}{vs}");
+        }
+        if let (Some(auc), Some(ap)) = (r.auroc, r.auprc) {
+            println!("AUROC {auc:.4}, average precision {ap:.4}");
+        }
+        println!("wrote {}", a.out.display());
+    }
+    Ok(())
+}
