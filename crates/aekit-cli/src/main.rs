@@ -5,6 +5,7 @@ mod codes;
 mod common;
 mod config;
 mod demo;
+mod features;
 mod generate;
 mod info;
 mod pca;
@@ -43,6 +44,8 @@ enum Command {
     Manifold(generate::ManifoldArgs),
     /// Scatter plot of latent means coloured by label (VAE).
     LatentMap(generate::LatentMapArgs),
+    /// Classify with logistic regression on latent vectors, PCA features and raw values.
+    Features(features::Args),
     /// Load a dataset and print its shape, labels and origin.
     Info(info::Args),
 }
@@ -60,6 +63,7 @@ fn main() {
         Command::Demo(a) => demo::run(a),
         Command::Pca(a) => pca::run(a),
         Command::Info(a) => info::run(a),
+        Command::Features(a) => features::run(a),
         Command::Train(a) => train::run(a),
         Command::Reconstruct(a) => codes::reconstruct(a),
         Command::Encode(a) => codes::encode(a),

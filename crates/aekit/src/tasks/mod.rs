@@ -2,6 +2,7 @@
 //! section of the demo's HTML page.
 
 pub mod codes;
+pub mod features;
 pub mod generate;
 pub mod pca_compression;
 pub mod reconstruct;
