@@ -49,24 +49,24 @@ pub fn run(a: Args) -> Result<()> {
     let out = a.out.clone().unwrap_or_else(|| a.on.run.join("features"));
     let r = features::run(&t, &split, &device, &opts, &out)?;
     if !a.on.quiet {
-        println!(
-            "test accuracy (% of {} test samples), logistic regression (C = {}, standardized features); {} training samples",
-            r.n_test, a.c, r.n_train
-        );
-        let (header, rows) = features::table(&r);
-        let widths: Vec<usize> =
-            (0..header.len()).map(|j| rows.iter().map(|row| row[j].chars().count()).chain([header[j].len()]).max().unwrap_or(0)).collect();
-        let line = |cells: &[String]| {
-            cells.iter().zip(&widths).map(|(c, w)| format!("{c:>w$}")).collect::<Vec<_>>().join("  ")
-        };
-        println!("{}", line(&header));
-        for row in &rows {
-            println!("{}", line(row));
-        }
-        if a.draws > 1 {
-            println!("N labels/class: mean ± standard deviation over {} draws (seeds {}..{})", a.draws, a.seed, a.seed + a.draws as u64 - 1);
-        }
+        print_table(&r);
         println!("wrote {}", out.join("report.json").display());
     }
     Ok(())
+}
+
+/// Prints the accuracy table of a features report.
+pub fn print_table(r: &features::Report) {
+    println!("test accuracy (% of {} test samples), logistic regression on standardized features; {} training samples", r.n_test, r.n_train);
+    let (header, rows) = features::table(r);
+    let widths: Vec<usize> =
+        (0..header.len()).map(|j| rows.iter().map(|row| row[j].chars().count()).chain([header[j].len()]).max().unwrap_or(0)).collect();
+    let line = |cells: &[String]| cells.iter().zip(&widths).map(|(c, w)| format!("{c:>w$}")).collect::<Vec<_>>().join("  ");
+    println!("{}", line(&header));
+    for row in &rows {
+        println!("{}", line(row));
+    }
+    if let Some(row) = r.rows.iter().find(|row| row.seeds.len() > 1) {
+        println!("N labels/class: mean ± standard deviation over {} draws (seeds {:?})", row.seeds.len(), row.seeds);
+    }
 }
