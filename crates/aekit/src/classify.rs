@@ -138,9 +138,8 @@ fn standardization(x: &[f32], n: usize, p: usize) -> (Vec<f64>, Vec<f64>) {
     mean.iter_mut().for_each(|m| *m /= n as f64);
     let mut var = vec![0f64; p];
     for row in x.chunks_exact(p) {
-        for j in 0..p {
-            let d = row[j] as f64 - mean[j];
-            var[j] += d * d;
+        for ((v, &xv), m) in var.iter_mut().zip(row).zip(&mean) {
+            *v += (xv as f64 - m) * (xv as f64 - m);
         }
     }
     let scale = var
@@ -198,16 +197,16 @@ impl<'a> Objective<'a> {
         matmul(z.as_mut(), Accum::Replace, self.x, MatRef::from_column_major_slice(wm, p, k), 1.0, Par::rayon(0));
         let mut loss = 0.0;
         let mut row = vec![0f64; k];
-        for i in 0..n {
-            for c in 0..k {
-                row[c] = z[(i, c)] + b[c];
+        for (i, &yi) in self.y.iter().enumerate() {
+            for (c, (r, bc)) in row.iter_mut().zip(b).enumerate() {
+                *r = z[(i, c)] + bc;
             }
             let max = row.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
             let sum: f64 = row.iter().map(|v| (v - max).exp()).sum();
             let lse = max + sum.ln();
-            loss += lse - row[self.y[i]];
-            for c in 0..k {
-                z[(i, c)] = ((row[c] - lse).exp() - f64::from(u8::from(c == self.y[i]))) / n as f64;
+            loss += lse - row[yi];
+            for (c, r) in row.iter().enumerate() {
+                z[(i, c)] = ((r - lse).exp() - f64::from(u8::from(c == yi))) / n as f64;
             }
         }
         let mut grad = vec![0f64; p * k + k];
@@ -361,10 +360,10 @@ mod tests {
             0.06316416689722375, -0.00656196209498197, -0.38798411210231987, 0.4635998940760196, -0.5908171001665949];
         let intercept = [-0.13246804136963422, -4.772895766117411, 0.7447330535809947, 0.8857720628029162, -0.4276840001504449,
             2.0990782378589485, -0.48258445632100005, -0.668745315222503, 1.8017048420669968, 0.9530893828711321];
-        for j in 0..10 {
-            close(m.coef(0, j), coef0[j], &format!("coef_[0][{j}]"));
-            close(m.coef(9, j), coef9[j], &format!("coef_[9][{j}]"));
-            close(m.intercept[j], intercept[j], &format!("intercept_[{j}]"));
+        for (j, ((&c0, &c9), &b)) in coef0.iter().zip(&coef9).zip(&intercept).enumerate() {
+            close(m.coef(0, j), c0, &format!("coef_[0][{j}]"));
+            close(m.coef(9, j), c9, &format!("coef_[9][{j}]"));
+            close(m.intercept[j], b, &format!("intercept_[{j}]"));
         }
         // >>> -log(P[range(n), ytr]).mean() + 0.5 * (clf.coef_ ** 2).sum() / n
         close(m.objective, 0.6049745642816473, "objective / n");
