@@ -31,6 +31,7 @@ pub fn run(a: Args) -> Result<()> {
             let bce = r.test_bce.map(|b| format!("{b:.4}")).unwrap_or_else(|| "-".into());
             println!("{:>8} {:>12.5} {:>10.2} {:>10}", r.model, r.test_mse, r.test_psnr_db, bce);
         }
+        crate::features::print_table(&s.features);
         println!("open {}", s.index.display());
     }
     Ok(())

@@ -7,6 +7,7 @@ mod codes;
 mod common;
 mod config;
 mod demo;
+mod features;
 mod generate;
 mod info;
 mod pca;
@@ -50,6 +51,8 @@ enum Command {
     Manifold(generate::ManifoldArgs),
     /// Scatter plot of latent means coloured by label (VAE).
     LatentMap(generate::LatentMapArgs),
+    /// Classify with logistic regression on latent vectors, PCA features and raw values.
+    Features(features::Args),
     /// Load a dataset and print its shape, labels and origin.
     Info(info::Args),
     /// Anomaly detection: train on normal data, score with thresholds and p-values.
@@ -73,6 +76,7 @@ fn main() {
         Command::Demo(a) => demo::run(a),
         Command::Pca(a) => pca::run(a),
         Command::Info(a) => info::run(a),
+        Command::Features(a) => features::run(a),
         Command::Train(a) => train::run(a),
         Command::Reconstruct(a) => codes::reconstruct(a),
         Command::Encode(a) => codes::encode(a),

@@ -40,6 +40,10 @@ pub struct Args {
     pub channels: Option<Vec<usize>>,
     #[arg(long, value_enum)]
     pub activation: Option<ActivationArg>,
+    /// Dense and sparse models: no activation on the latent code (by default it gets the hidden
+    /// layers' activation, as in the Keras tutorial; ReLU codes can have dead units).
+    #[arg(long)]
+    pub linear_latent: bool,
     /// Reconstruction loss (dense default bce, conv default mse; linear is always mse).
     #[arg(long, value_enum)]
     pub loss: Option<LossArg>,
@@ -183,6 +187,7 @@ fn model_config(a: &Args, model: ModelArg, input: aekit::data::SampleShape) -> M
         }
         c.latent = a.latent.unwrap_or(c.latent);
         c.activation = activation.unwrap_or(c.activation);
+        c.latent_activation &= !a.linear_latent;
         c.loss = loss.unwrap_or(c.loss);
         c.output = output.unwrap_or(c.output);
         c

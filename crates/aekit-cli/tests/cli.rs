@@ -1020,4 +1020,71 @@ fn one_class_bench_reports_each_digit_next_to_deep_svdd() {
     assert_eq!(r["complete"], false);
     let o = aekit(t.path(), &["bench", "one-class", "--data", "mnist-embedded", "--digits", "12", "--out", "oc2"]);
     assert_bad_input(&o, "digits", &["12"]);
+// ---------- issue 6: latent features for classification ----------
+
+/// A linear autoencoder's code spans (nearly) PCA's subspace (Baldi & Hornik 1989), so the same
+/// classifier on its 16-d code and on PCA-16 features must score alike, far above chance.
+#[test]
+fn features_of_a_small_run_beat_chance_and_the_report_has_every_row() {
+    let t = tempfile::tempdir().unwrap();
+    let data = ["--data", "mnist-embedded", "--test-samples", "300", "--quiet"];
+    let mut args = vec!["train", "--model", "linear", "--latent", "16", "--epochs", "10", "--lr", "0.005", "--out", "run"];
+    args.extend_from_slice(&data);
+    let o = aekit(t.path(), &args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = aekit(
+        t.path(),
+        &["features", "--run", "run", "--data", "mnist-embedded", "--test-samples", "300", "--labels-per-class", "10,50", "--draws", "2", "--out", "feat"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    for needle in ["linear latent (16-d)", "PCA-16", "raw values (784)", "10 labels/class", "50 labels/class", "all 4000 labels"] {
+        assert!(out.contains(needle), "table lacks {needle:?}:\n{out}");
+    }
+    let r = report(&t.path().join("feat/report.json"));
+    assert_eq!((r["n_train"].as_u64(), r["n_test"].as_u64(), r["latent_dim"].as_u64()), (Some(4000), Some(300), Some(16)));
+    assert!(r["classifier"].as_str().unwrap().contains("standardized"));
+    let rows = r["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 9, "3 feature sets x (10, 50, all labels): {rows:?}");
+    let mut all_labels = std::collections::HashMap::new();
+    for row in rows {
+        let (features, n) = (row["features"].as_str().unwrap(), row["labels_per_class"].as_u64());
+        let accs = row["accuracies"].as_array().unwrap();
+        assert_eq!(accs.len(), if n.is_some() { 2 } else { 1 }, "{row}");
+        assert_eq!(row["n_labelled"].as_u64(), Some(n.map_or(4000, |n| 10 * n)), "{row}");
+        assert!(row["converged"].as_bool().unwrap(), "{row}");
+        // Chance is 10%; even 10 labels per class give far more (about 70% here).
+        let acc = row["accuracy_mean"].as_f64().unwrap();
+        assert!(acc > 0.5, "{features} with {n:?} labels/class: accuracy {acc}");
+        if n.is_none() {
+            all_labels.insert(features.to_string(), acc);
+        }
+    }
+    // About 87% (latent), 85% (PCA-16) and 91% (raw pixels) with all 4000 labels.
+    assert!(all_labels.values().all(|&a| a > 0.8), "{all_labels:?}");
+    assert!((all_labels["latent"] - all_labels["pca"]).abs() < 0.05, "{all_labels:?}");
+}
+
+#[test]
+fn features_without_labels_or_with_too_many_per_class_are_exit_2() {
+    let t = tempfile::tempdir().unwrap();
+    // 60 rows of 4 features, classes 0, 1, 2 (20 each); the same rows without the class column.
+    let (mut labelled, mut bare) = (String::from("a,b,c,d,class\n"), String::from("a,b,c,d\n"));
+    for i in 0..60 {
+        let (c, v) = (i % 3, (i as f32 * 0.37).sin());
+        let x = format!("{},{},{},{}", c as f32 + v, v, 1.0 - v, c as f32 * v);
+        labelled.push_str(&format!("{x},{c}\n"));
+        bare.push_str(&format!("{x}\n"));
+    }
+    std::fs::write(t.path().join("labelled.csv"), labelled).unwrap();
+    std::fs::write(t.path().join("bare.csv"), bare).unwrap();
+    let o = aekit(t.path(), &["train", "--model", "dense", "--data", "labelled.csv", "--label-column", "class", "--hidden", "8", "--latent", "2", "--epochs", "1", "--out", "run", "--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = aekit(t.path(), &["features", "--run", "run", "--data", "bare.csv", "--quiet"]);
+    assert_bad_input(&o, "labels", &["data"]);
+    assert!(!t.path().join("run/features/report.json").exists());
+    // The training set holds 48 of the 60 rows: no class has 30.
+    let o = aekit(t.path(), &["features", "--run", "run", "--data", "labelled.csv", "--label-column", "class", "--labels-per-class", "5,30", "--quiet"]);
+    assert_bad_input(&o, "labels-per-class", &["30", "smallest class"]);
+    assert!(!t.path().join("run/features/report.json").exists());
 }

@@ -15,6 +15,7 @@
 //! # Ok::<(), aekit::Error>(())
 //! ```
 
+pub mod classify;
 pub mod data;
 pub mod device;
 pub mod demo;
