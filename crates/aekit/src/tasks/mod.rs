@@ -2,6 +2,10 @@
 //! section of the demo's HTML page.
 
 pub mod codes;
+pub mod denoise;
 pub mod generate;
 pub mod pca_compression;
 pub mod reconstruct;
+pub mod restore;
+pub mod superres;
+pub mod task;
