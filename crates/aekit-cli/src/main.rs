@@ -8,6 +8,7 @@ mod demo;
 mod generate;
 mod info;
 mod pca;
+mod restore;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -35,7 +36,8 @@ enum Command {
     Decode(codes::DecodeArgs),
     /// Draw samples from a VAE's prior and decode them.
     Sample(generate::SampleArgs),
-    /// Evaluate a VAE: test -ELBO and its parts, optionally the importance-weighted NLL.
+    /// Evaluate a VAE (test -ELBO and its parts, optionally the importance-weighted NLL) or a
+    /// denoise/superres run (PSNR and SSIM against baselines, report.json, comparison.png).
     Eval(generate::EvalArgs),
     /// Decode the line between two encoded images (VAE).
     Interpolate(generate::InterpolateArgs),
@@ -45,6 +47,10 @@ enum Command {
     LatentMap(generate::LatentMapArgs),
     /// Load a dataset and print its shape, labels and origin.
     Info(info::Args),
+    /// Denoise images of any size with a run trained with --task denoise.
+    Denoise(restore::DenoiseArgs),
+    /// Upscale images of any size with a run trained with --task superres.
+    Upscale(restore::UpscaleArgs),
 }
 
 fn main() {
@@ -69,6 +75,8 @@ fn main() {
         Command::Interpolate(a) => generate::interpolate(a),
         Command::Manifold(a) => generate::manifold(a),
         Command::LatentMap(a) => generate::latent_map(a),
+        Command::Denoise(a) => restore::denoise(a),
+        Command::Upscale(a) => restore::upscale(a),
     };
     if let Err(err) = result {
         eprintln!("error: {err:#}");

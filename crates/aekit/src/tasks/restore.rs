@@ -144,10 +144,10 @@ pub fn evaluate(t: &Trained, task: &Task, test: &Dataset, held_out: &Dataset, de
     crate::io::create_dir(out)?;
     let n = n_show.min(test.len());
     let p = shape.len();
-    let mut g = Grid::new(shape, 2)?.title(format!("{}: clean | degraded | {} | restored", task.name(), short(&scores[best].name)));
-    for i in 0..n {
-        let r = i * p..(i + 1) * p;
-        g.row(None, [&test.data()[r.clone()], &degraded_shown[r.clone()], &baselines[best].1[r.clone()], &restored[r]]);
+    let mut g = Grid::new(shape, 2)?.title(format!("{}: clean, degraded, best baseline, model", task.name()));
+    let rows: [(&str, &[f32]); 4] = [("clean", test.data()), ("degraded", &degraded_shown), (short(&scores[best].name), &baselines[best].1), ("restored", &restored)];
+    for (label, data) in rows {
+        g.row(Some(label.to_string()), data.chunks_exact(p).take(n));
     }
     g.save_png(&out.join("comparison.png"))?;
 
@@ -170,8 +170,13 @@ pub fn evaluate(t: &Trained, task: &Task, test: &Dataset, held_out: &Dataset, de
     Ok(report)
 }
 
-fn short(name: &str) -> String {
-    name.split([',', '(']).next().unwrap_or(name).trim().to_string()
+fn short(name: &str) -> &str {
+    match name.split([',', '(']).next().unwrap_or(name).trim() {
+        n if n.starts_with("3x3 median") => "median 3x3",
+        n if n.starts_with("bicubic") => "bicubic",
+        n if n.starts_with("Gaussian") => "blur",
+        n => n,
+    }
 }
 
 /// Restores one image of any size `[C, h, w]` → `[C, h·s, w·s]` with the run's model. Fully
@@ -308,4 +313,97 @@ pub fn epoch_grid(model: &Model, task: &Task, ds: &Dataset, device: &Device, tit
     g.row(Some("degraded".into()), shown.chunks_exact(shape.len()));
     g.row(Some("restored".into()), rec.chunks_exact(shape.len()));
     g.save_png(path)
+}
+
+/// What `aekit denoise` / `aekit upscale` is asked to do with a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Apply {
+    Denoise,
+    /// Upscale; `Some(s)` checks that the run was trained for factor `s`.
+    Upscale(Option<usize>),
+}
+
+/// Restores every image of `input` (a PNG/JPEG/BMP file or a folder of them) with the run and
+/// writes `OUT/NAME.png` for each, all checked before anything is written. Returns the written
+/// files.
+pub fn restore_files(t: &Trained, task: &Task, apply: Apply, input: &Path, out: &Path, tile: usize, device: &Device) -> Result<Vec<std::path::PathBuf>> {
+    match (apply, task) {
+        (Apply::Denoise, Task::Denoise(_)) => {}
+        (Apply::Upscale(want), Task::Superres(s)) => {
+            if let Some(w) = want.filter(|&w| w != s.scale) {
+                return Err(Error::arg("scale", format!("{w}: the run was trained to upscale by {}", s.scale)));
+            }
+        }
+        (Apply::Denoise, _) => return Err(Error::arg("run", format!("the run was trained for {}, not denoise", task.name()))),
+        (Apply::Upscale(_), _) => return Err(Error::arg("run", format!("the run was trained for {}, not superres", task.name()))),
+    }
+    let files: Vec<std::path::PathBuf> = if input.is_dir() {
+        let rd = std::fs::read_dir(input).map_err(|source| Error::Read { path: input.to_path_buf(), source })?;
+        let mut v: Vec<_> = rd.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_file() && crate::data::folder::is_image(p)).collect();
+        v.sort();
+        if v.is_empty() {
+            return Err(Error::input(input, "no PNG, JPEG or BMP images in this folder"));
+        }
+        v
+    } else {
+        vec![input.to_path_buf()]
+    };
+    let want = t.config.input_shape().dims()[0];
+    let mut images = Vec::new();
+    for p in &files {
+        let img = image::ImageReader::open(p)
+            .map_err(|source| Error::Read { path: p.clone(), source })?
+            .with_guessed_format()
+            .map_err(|source| Error::Read { path: p.clone(), source })?
+            .decode()
+            .map_err(|e| Error::input(p, format!("cannot decode image: {e}")))?;
+        let c = if img.color().has_color() { 3 } else { 1 };
+        if c != want {
+            let kind = |c| if c == 1 { "grey (1-channel)" } else { "colour (3-channel)" };
+            return Err(Error::input(p, format!("a {} image; the model takes {} images", kind(c), kind(want))));
+        }
+        let mut buf = Vec::new();
+        crate::data::folder::push_planar(&img, c, &mut buf);
+        images.push((buf, c, img.height() as usize, img.width() as usize));
+    }
+    // Everything is computed before the first file is written, so a failure writes nothing.
+    let s = match &t.model {
+        Model::Restore(n) => n.upscale(),
+        _ => 1,
+    };
+    let mut results = Vec::new();
+    for (p, (img, c, h, w)) in files.iter().zip(images) {
+        let (img, h, w) = match task {
+            Task::Superres(sr) if sr.input == super::superres::SrInput::Upscaled => {
+                (crate::data::degrade::upscale_bicubic(&img, c, h, w, sr.scale), h * sr.scale, w * sr.scale)
+            }
+            _ => (img, h, w),
+        };
+        let y = restore_image(t, task, &img, c, h, w, tile, device).map_err(|e| Error::input(p, e.to_string()))?;
+        let stem = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "image".into());
+        results.push((out.join(format!("{stem}.png")), y, c, h * s, w * s));
+    }
+    crate::io::create_dir(out)?;
+    let mut written = Vec::new();
+    for (dest, y, c, h, w) in results {
+        save_png(&dest, &y, c, h, w)?;
+        written.push(dest);
+    }
+    Ok(written)
+}
+
+/// Writes `[C, H, W]` in [0, 1] as an 8-bit grey or RGB PNG.
+fn save_png(path: &Path, img: &[f32], c: usize, h: usize, w: usize) -> Result<()> {
+    let to8 = |v: f32| (v.clamp(0.0, 1.0) * 255.0).round() as u8;
+    let mut bytes = Vec::new();
+    let enc = image::codecs::png::PngEncoder::new(&mut bytes);
+    let res = if c == 1 {
+        let raw: Vec<u8> = img.iter().map(|&v| to8(v)).collect();
+        image::ImageEncoder::write_image(enc, &raw, w as u32, h as u32, image::ExtendedColorType::L8)
+    } else {
+        let raw = Grid::single(img, c, h, w);
+        image::ImageEncoder::write_image(enc, &raw, w as u32, h as u32, image::ExtendedColorType::Rgb8)
+    };
+    res.map_err(|e| Error::Write { path: path.to_path_buf(), source: std::io::Error::other(e.to_string()) })?;
+    crate::io::write_bytes(path, &bytes)
 }
