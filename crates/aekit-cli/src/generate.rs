@@ -39,7 +39,8 @@ pub struct EvalArgs {
     pub importance_samples: usize,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Write the figures as JSON here too.
+    /// Write the figures as JSON here too (for denoise/superres runs: a folder for report.json
+    /// and comparison.png, default RUN/eval).
     #[arg(long)]
     pub out: Option<PathBuf>,
 }
@@ -61,6 +62,10 @@ pub fn sample(a: SampleArgs) -> Result<()> {
 }
 
 pub fn eval(a: EvalArgs) -> Result<()> {
+    let task = aekit::train::run::read_task(&a.on.run)?;
+    if task.is_restoration() {
+        return crate::restore::eval(a, task);
+    }
     let (device, t) = a.on.open()?;
     let vae = generate::as_vae(&t.model)?;
     let ds = a.split.pick(a.data.load(0, a.on.quiet)?);

@@ -11,6 +11,7 @@ mod features;
 mod generate;
 mod info;
 mod pca;
+mod restore;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -43,7 +44,8 @@ enum Command {
     Decode(codes::DecodeArgs),
     /// Draw samples from a VAE's prior and decode them.
     Sample(generate::SampleArgs),
-    /// Evaluate a VAE: test -ELBO and its parts, optionally the importance-weighted NLL.
+    /// Evaluate a VAE (test -ELBO and its parts, optionally the importance-weighted NLL) or a
+    /// denoise/superres run (PSNR and SSIM against baselines, report.json, comparison.png).
     Eval(generate::EvalArgs),
     /// Decode the line between two encoded images (VAE).
     Interpolate(generate::InterpolateArgs),
@@ -55,6 +57,10 @@ enum Command {
     Features(features::Args),
     /// Load a dataset and print its shape, labels and origin.
     Info(info::Args),
+    /// Denoise images of any size with a run trained with --task denoise.
+    Denoise(restore::DenoiseArgs),
+    /// Upscale images of any size with a run trained with --task superres.
+    Upscale(restore::UpscaleArgs),
     /// Anomaly detection: train on normal data, score with thresholds and p-values.
     #[command(subcommand)]
     Anomaly(anomaly::Command),
@@ -86,6 +92,8 @@ fn main() {
         Command::Interpolate(a) => generate::interpolate(a),
         Command::Manifold(a) => generate::manifold(a),
         Command::LatentMap(a) => generate::latent_map(a),
+        Command::Denoise(a) => restore::denoise(a),
+        Command::Upscale(a) => restore::upscale(a),
         Command::Anomaly(c) => anomaly::run(c),
         Command::Bench(c) => bench::run(c),
     };

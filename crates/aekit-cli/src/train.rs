@@ -10,8 +10,10 @@ use aekit::models::dense::DenseAeConfig;
 use aekit::models::linear::LinearAeConfig;
 use aekit::models::sparse::SparseAeConfig;
 use aekit::models::vae::{Likelihood, VaeConfig};
+use aekit::models::restore::RestoreNetConfig;
 use aekit::models::{Activation, ModelConfig, Output};
 use aekit::train::{EpochStats, Observer, Reduction, TrainConfig};
+use aekit::tasks::task::Task;
 use anyhow::Result;
 
 use crate::common::DataArgs;
@@ -35,9 +37,28 @@ pub struct Args {
     /// Dense hidden sizes, comma-separated (default 128,64).
     #[arg(long, value_delimiter = ',')]
     pub hidden: Option<Vec<usize>>,
-    /// Conv channels per stride-2 layer, comma-separated (default 32,64).
+    /// Conv channels per stride-2 layer, comma-separated (default 32,64; dae 32,32; srcnn and
+    /// subpixel 64,32: one per hidden convolution).
     #[arg(long, value_delimiter = ',')]
     pub channels: Option<Vec<usize>>,
+    /// srcnn, subpixel: kernel size of each convolution, the output one included (default
+    /// srcnn 9,5,5; subpixel 5,3,3).
+    #[arg(long, value_delimiter = ',')]
+    pub kernels: Option<Vec<usize>>,
+    /// What to train for: reconstruction (input = target), denoise (corrupted input, clean
+    /// target) or superres (downscaled input, original target).
+    #[arg(long, value_enum, default_value_t = TaskArg::Reconstruct)]
+    pub task: TaskArg,
+    /// denoise: corruptions applied in order, drawn afresh every epoch: gaussian:SIGMA (clipped
+    /// to [0, 1]), salt-pepper:RATE, mask:RATE, comma-separated.
+    #[arg(long, default_value = "gaussian:0.5")]
+    pub noise: String,
+    /// superres: the scale factor (2, 3 or 4).
+    #[arg(long, default_value_t = 2)]
+    pub scale: usize,
+    /// superres: how the low-resolution images are made.
+    #[arg(long, value_enum, default_value_t = DownscaleArg::Area)]
+    pub downscale: DownscaleArg,
     #[arg(long, value_enum)]
     pub activation: Option<ActivationArg>,
     /// Dense and sparse models: no activation on the latent code (by default it gets the hidden
@@ -112,6 +133,30 @@ pub enum ModelArg {
     /// Burda et al.'s one-stochastic-layer VAE: 784-200-200 tanh, 50 latent, Bernoulli (use
     /// with --binarize).
     VaeLarge,
+    /// Restoration: the Keras denoising tutorial's conv autoencoder (3x3 convs + max pooling,
+    /// transposed convs back; --channels, default 32,32). Fully convolutional.
+    Dae,
+    /// Restoration: SRCNN (same size in and out; for superres it takes the bicubic-upscaled
+    /// image; --channels 64,32 --kernels 9,5,5 by default).
+    Srcnn,
+    /// Super-resolution: convolutions on the low-resolution image and a pixel shuffle by
+    /// --scale (ESPCN; --channels 64,32 --kernels 5,3,3 by default).
+    Subpixel,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TaskArg {
+    Reconstruct,
+    Denoise,
+    Superres,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum DownscaleArg {
+    /// Mean of each s x s block.
+    Area,
+    /// Antialiased bicubic (a = -0.5, PIL's).
+    Bicubic,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -224,6 +269,22 @@ fn model_config(a: &Args, model: ModelArg, input: aekit::data::SampleShape) -> M
             c.l1 = a.l1.unwrap_or(c.l1);
             ModelConfig::Sparse(c)
         }
+        ModelArg::Dae | ModelArg::Srcnn | ModelArg::Subpixel => {
+            let mut c = match model {
+                ModelArg::Dae => RestoreNetConfig::dae(input),
+                ModelArg::Srcnn => RestoreNetConfig::srcnn(input),
+                _ => RestoreNetConfig::subpixel(input, a.scale),
+            };
+            if let Some(ch) = &a.channels {
+                c.channels = ch.clone();
+            }
+            if let Some(k) = &a.kernels {
+                c.kernels = k.clone();
+            }
+            c.loss = loss.unwrap_or(c.loss);
+            c.output = output.unwrap_or(c.output);
+            ModelConfig::Restore(c)
+        }
         ModelArg::Conv => {
             let mut c = ConvAeConfig::new(input);
             if let Some(ch) = &a.channels {
@@ -236,6 +297,21 @@ fn model_config(a: &Args, model: ModelArg, input: aekit::data::SampleShape) -> M
             ModelConfig::Conv(c)
         }
     }
+}
+
+fn task(a: &Args, model: &ModelConfig) -> Result<Task> {
+    use aekit::data::degrade::{Corruption, Downscale};
+    Ok(match a.task {
+        TaskArg::Reconstruct => Task::Reconstruct,
+        TaskArg::Denoise => Task::Denoise(aekit::tasks::denoise::DenoiseTask::new(Corruption::parse_list(&a.noise)?)?),
+        TaskArg::Superres => {
+            let d = match a.downscale {
+                DownscaleArg::Area => Downscale::Area,
+                DownscaleArg::Bicubic => Downscale::Bicubic,
+            };
+            Task::Superres(aekit::tasks::superres::SuperresTask::for_model(a.scale, d, model)?)
+        }
+    })
 }
 
 /// One progress bar per epoch and a summary line after it.
@@ -302,7 +378,11 @@ pub fn run(a: Args) -> Result<()> {
                 }
             };
             let split = data.load(a.seed, a.quiet)?;
-            let (_, report) = aekit::tasks::reconstruct::resume(run, &split, &device, a.epochs, a.lr, &mut progress)?;
+            let (_, report) = if aekit::train::run::read_task(run)?.is_restoration() {
+                aekit::tasks::restore::resume(run, &split, &device, a.epochs, a.lr, &mut progress)?
+            } else {
+                aekit::tasks::reconstruct::resume(run, &split, &device, a.epochs, a.lr, &mut progress)?
+            };
             (run.clone(), report)
         }
         (None, Some(model)) => {
@@ -324,7 +404,11 @@ pub fn run(a: Args) -> Result<()> {
             cfg.epochs = a.epochs.unwrap_or(cfg.epochs);
             cfg.lr = a.lr.unwrap_or(cfg.lr);
             let data = serde_json::json!({ "data": a.data.name()?, "args": a.data });
-            let (_, report) = aekit::tasks::reconstruct::run(&model_cfg, &cfg, &split, &data, &device, &out, &mut progress)?;
+            let task = task(&a, &model_cfg)?;
+            let (_, report) = match task {
+                Task::Reconstruct => aekit::tasks::reconstruct::run(&model_cfg, &cfg, &split, &data, &device, &out, &mut progress)?,
+                _ => aekit::tasks::restore::run(&model_cfg, &cfg, &task, &split, &data, &device, &out, &mut progress)?,
+            };
             (out, report)
         }
         (None, None) => unreachable!("clap requires --model or --resume"),

@@ -21,7 +21,7 @@ pub struct FolderOptions {
 
 const EXTENSIONS: [&str; 4] = ["png", "jpg", "jpeg", "bmp"];
 
-fn is_image(p: &Path) -> bool {
+pub(crate) fn is_image(p: &Path) -> bool {
     p.extension()
         .and_then(|e| e.to_str())
         .map(|e| EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
@@ -131,7 +131,7 @@ pub fn load_folder(root: &Path, opts: FolderOptions) -> Result<Dataset> {
 }
 
 /// Appends an image as planar `[C, H, W]` floats in [0, 1].
-fn push_planar(img: &DynamicImage, channels: usize, out: &mut Vec<f32>) {
+pub(crate) fn push_planar(img: &DynamicImage, channels: usize, out: &mut Vec<f32>) {
     if channels == 1 {
         out.extend(img.to_luma32f().into_raw());
     } else {

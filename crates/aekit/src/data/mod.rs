@@ -4,6 +4,7 @@
 pub mod builtin;
 pub mod csv;
 pub mod dataset;
+pub mod degrade;
 pub mod folder;
 pub mod idx;
 pub mod latents;

@@ -9,6 +9,7 @@ pub mod conv;
 pub mod conv_vae;
 pub mod dense;
 pub mod linear;
+pub mod restore;
 pub mod sparse;
 pub mod vae;
 
@@ -135,6 +136,7 @@ pub enum ModelConfig {
     Sparse(sparse::SparseAeConfig),
     Vae(vae::VaeConfig),
     ConvVae(conv_vae::ConvVaeConfig),
+    Restore(restore::RestoreNetConfig),
 }
 
 impl ModelConfig {
@@ -147,6 +149,7 @@ impl ModelConfig {
             ModelConfig::Sparse(_) => "sparse",
             ModelConfig::Vae(_) => "vae",
             ModelConfig::ConvVae(_) => "conv-vae",
+            ModelConfig::Restore(c) => c.arch.name(),
         }
     }
 
@@ -159,6 +162,7 @@ impl ModelConfig {
             ModelConfig::Sparse(c) => c.dense.input,
             ModelConfig::Vae(c) => c.input,
             ModelConfig::ConvVae(c) => c.input,
+            ModelConfig::Restore(c) => c.input,
         }
     }
 
@@ -171,6 +175,7 @@ impl ModelConfig {
             ModelConfig::Sparse(c) => c.validate(),
             ModelConfig::Vae(c) => c.validate(),
             ModelConfig::ConvVae(c) => c.validate(),
+            ModelConfig::Restore(c) => c.validate(),
         }
     }
 
@@ -185,6 +190,7 @@ impl ModelConfig {
             ModelConfig::Sparse(c) => Model::Sparse(c.init(device)),
             ModelConfig::Vae(c) => Model::Vae(c.init(device)),
             ModelConfig::ConvVae(c) => Model::ConvVae(c.init(device)),
+            ModelConfig::Restore(c) => Model::Restore(c.init(device)),
         })
     }
 
@@ -210,6 +216,7 @@ pub enum Model {
     Sparse(sparse::SparseAe),
     Vae(vae::Vae),
     ConvVae(conv_vae::ConvVae),
+    Restore(restore::RestoreNet),
 }
 
 impl Model {
@@ -230,6 +237,7 @@ impl Model {
             Model::Sparse(m) => m,
             Model::Vae(m) => m,
             Model::ConvVae(m) => m,
+            Model::Restore(m) => m,
         }
     }
 }

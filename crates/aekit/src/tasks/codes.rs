@@ -28,6 +28,18 @@ impl Trained {
         Ok(Trained { model, config })
     }
 
+    /// Models that upsample take smaller inputs than the data they were trained on, so they
+    /// cannot reconstruct or encode a dataset.
+    fn check_same_size(&self) -> Result<()> {
+        match &self.config {
+            ModelConfig::Restore(c) if c.upscale > 1 => Err(Error::arg(
+                "run",
+                format!("the {} model upsamples by {}; use `aekit upscale` or `aekit eval`", c.arch.name(), c.upscale),
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// Size of the latent code.
     pub fn latent_dim(&self, device: &Device) -> usize {
         let p = self.config.input_shape().len();
@@ -37,6 +49,7 @@ impl Trained {
     /// Latent vectors of every sample, with the dataset's labels.
     pub fn encode(&self, ds: &Dataset, device: &Device) -> Result<Latents> {
         self.config.check_data(ds.shape())?;
+        self.check_same_size()?;
         let idx: Vec<usize> = (0..ds.len()).collect();
         let mut values = Vec::new();
         let mut dim = 0;
@@ -50,6 +63,7 @@ impl Trained {
 
     /// Decodes latent vectors into data space, `[n, P]`.
     pub fn decode(&self, z: &Latents, device: &Device, source: &Path) -> Result<Vec<f32>> {
+        self.check_same_size()?;
         let want = self.latent_dim(device);
         if z.dim != want {
             return Err(Error::input(source, format!("latent vectors have {} values, the model's code has {want}", z.dim)));
@@ -65,6 +79,7 @@ impl Trained {
     /// Per-sample reconstruction errors: MSE per value, and BCE per value for sigmoid models.
     pub fn errors(&self, ds: &Dataset, device: &Device) -> Result<Vec<(f64, Option<f64>)>> {
         self.config.check_data(ds.shape())?;
+        self.check_same_size()?;
         let idx: Vec<usize> = (0..ds.len()).collect();
         let mut out = Vec::with_capacity(ds.len());
         for chunk in idx.chunks(BATCH) {

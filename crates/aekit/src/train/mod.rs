@@ -13,6 +13,7 @@ use rand::seq::SliceRandom;
 use crate::data::{Dataset, SampleShape, Split};
 use crate::error::{Error, Result};
 use crate::models::{activate, Autoencoder, Model, ModelConfig, Output};
+use crate::tasks::task::Task;
 use crate::viz::grid::Grid;
 use crate::viz::plot::{LineChart, Series};
 
@@ -157,19 +158,21 @@ pub fn noise_for(model: &Model, b: usize, rng: &mut impl rand::Rng, device: &Dev
 /// The noise stream of evaluations: fixed, so evaluating twice gives the same figures.
 const EVAL_NOISE_SEED: u64 = 0x5eed_e7a1;
 
-/// Evaluates `model` (an inference model: `model.valid()`) on `ds` in batches. The objective
-/// draws its noise (if any) from a fixed seed; MSE and BCE use the deterministic reconstruction.
-pub fn evaluate(model: &Model, ds: &Dataset, device: &Device, batch_size: usize) -> Evaluation {
+/// Evaluates `model` (an inference model: `model.valid()`) on `ds` in batches, inputs prepared
+/// by `task` (degraded with a fixed seed). The objective draws its noise (if any) from a fixed
+/// seed; MSE and BCE use the deterministic reconstruction and compare with the clean targets.
+pub fn evaluate(model: &Model, task: &Task, ds: &Dataset, device: &Device, batch_size: usize) -> Evaluation {
     let (mut loss, mut mse, mut bce) = (0.0, 0.0, 0.0);
     let n = ds.len();
     let idx: Vec<usize> = (0..n).collect();
     let mut rng = crate::rng::stream(EVAL_NOISE_SEED, 0);
+    let mut task_rng = crate::rng::stream(crate::tasks::task::EVAL_SEED, 0);
     for chunk in idx.chunks(batch_size.max(1)) {
-        let x = batch_tensor(ds, chunk, device);
-        let out = model.decode(model.encode(x.clone()));
+        let (input, x) = task.batch(ds, chunk, &mut task_rng, device);
+        let out = model.decode(model.encode(input.clone()));
         let w = chunk.len() as f64 / n as f64;
         let noise = noise_for(model, chunk.len(), &mut rng, device);
-        loss += w * scalar(model.loss(x.clone(), x.clone(), noise));
+        loss += w * scalar(model.loss(input, x.clone(), noise));
         if model.output() == Output::Sigmoid {
             bce += w * scalar(crate::loss::bce_with_logits(out.clone(), x.clone()));
         }
@@ -245,14 +248,31 @@ pub fn train(
     out: &Path,
     observer: &mut dyn Observer,
 ) -> Result<(Model, TrainReport)> {
+    train_task(model_cfg, cfg, &Task::Reconstruct, split, data, device, out, observer)
+}
+
+/// [`train`] for a [`Task`] (reconstruction, denoising, super-resolution); the task is saved
+/// in `config.json`.
+#[allow(clippy::too_many_arguments)]
+pub fn train_task(
+    model_cfg: &ModelConfig,
+    cfg: &TrainConfig,
+    task: &Task,
+    split: &Split,
+    data: &serde_json::Value,
+    device: &Device,
+    out: &Path,
+    observer: &mut dyn Observer,
+) -> Result<(Model, TrainReport)> {
     model_cfg.check_data(split.train.shape())?;
     model_cfg.check_data(split.test.shape())?;
+    task.check(model_cfg, split.train.shape())?;
     cfg.validate()?;
-    run::write_config(out, model_cfg, cfg, data)?;
+    run::write_config(out, model_cfg, cfg, task, data)?;
     run::clear_checkpoints(out)?;
     device.seed(cfg.seed);
     let start = Start { model: model_cfg.init(&device.clone().autodiff())?, optim: cfg.optimizer(), history: Vec::new() };
-    fit(model_cfg, cfg, split, data, device, out, observer, start)
+    fit(model_cfg, cfg, task, split, data, device, out, observer, start)
 }
 
 /// Continues the run in `out` from its last checkpoint, with the configuration saved there
@@ -266,8 +286,10 @@ pub fn resume(
     observer: &mut dyn Observer,
 ) -> Result<(Model, ModelConfig, TrainReport)> {
     let (model_cfg, mut cfg, data) = run::read_config(out)?;
+    let task = run::read_task(out)?;
     model_cfg.check_data(split.train.shape())?;
     model_cfg.check_data(split.test.shape())?;
+    task.check(&model_cfg, split.train.shape())?;
     if let Some(e) = epochs {
         cfg.epochs = e;
     }
@@ -283,7 +305,7 @@ pub fn resume(
         .optimizer()
         .load(&optim_path)
         .map_err(|e| Error::input(&optim_path, format!("cannot read the optimizer state: {e}")))?;
-    let (model, report) = fit(&model_cfg, &cfg, split, &data, device, out, observer, Start { model, optim, history })?;
+    let (model, report) = fit(&model_cfg, &cfg, &task, split, &data, device, out, observer, Start { model, optim, history })?;
     Ok((model, model_cfg, report))
 }
 
@@ -310,6 +332,7 @@ fn best(history: &[EpochStats]) -> Option<&EpochStats> {
 fn fit(
     model_cfg: &ModelConfig,
     cfg: &TrainConfig,
+    task: &Task,
     split: &Split,
     data: &serde_json::Value,
     device: &Device,
@@ -343,10 +366,11 @@ fn fit(
         observer.epoch_start(epoch, cfg.epochs, n);
         let (mut sum, mut seen) = (0.0f64, 0usize);
         let mut noise_rng = crate::rng::stream(noise_seed(cfg.seed), epoch as u64);
+        let mut task_rng = Task::stream(cfg.seed, epoch);
         for (b, idx) in epoch_order(n, cfg.seed, epoch, cfg.shuffle).chunks(cfg.batch_size).enumerate() {
-            let x = batch_tensor(train_set, idx, &ad);
+            let (x, target) = task.batch(train_set, idx, &mut task_rng, &ad);
             let noise = noise_for(&model, idx.len(), &mut noise_rng, &ad);
-            let loss = model.loss(x.clone(), x, noise);
+            let loss = model.loss(x, target, noise);
             let value = loss.clone().into_scalar::<f32>() as f64;
             if !value.is_finite() {
                 return Err(Error::Numerical(format!(
@@ -370,15 +394,15 @@ fn fit(
         }
         let train_seconds = t0.elapsed().as_secs_f64();
         let valid = model.valid();
-        let eval = evaluate(&valid, val_set, device, 1000);
+        let eval = evaluate(&valid, task, val_set, device, 1000);
         history.push(EpochStats { epoch, train_loss: sum / seen as f64, val_loss: eval.loss, val_mse: eval.mse, train_seconds, seconds: 0.0 });
         history.last_mut().expect("pushed").seconds = t0.elapsed().as_secs_f64();
-        run::write_epoch(out, &model, &optim, split, device, &history)?;
+        run::write_epoch(out, &model, &optim, task, split, device, &history)?;
         observer.epoch_end(history.last().expect("pushed"));
         stopped_early = stop(&history) && epoch < cfg.epochs;
     }
     let valid = model.valid();
-    let eval = evaluate(&valid, &split.test, device, 1000);
+    let eval = evaluate(&valid, task, &split.test, device, 1000);
     let report = TrainReport {
         model: model_cfg.name().to_string(),
         data: data.get("data").and_then(|d| d.as_str()).unwrap_or("").to_string(),

@@ -12,6 +12,7 @@ use super::{loss_chart, reconstruction_grid, EpochStats, TrainConfig};
 use crate::data::Split;
 use crate::error::{Error, Result};
 use crate::models::{Model, ModelConfig};
+use crate::tasks::task::Task;
 
 #[derive(serde::Serialize, serde::Deserialize)]
 struct RunConfig {
@@ -20,18 +21,31 @@ struct RunConfig {
     /// Where the data came from (what the program needs to load it again).
     #[serde(default)]
     data: serde_json::Value,
+    /// What the model was trained to do (reconstruction when absent).
+    #[serde(default)]
+    task: Task,
 }
 
-pub(crate) fn write_config(out: &Path, model: &ModelConfig, train: &TrainConfig, data: &serde_json::Value) -> Result<()> {
+pub(crate) fn write_config(out: &Path, model: &ModelConfig, train: &TrainConfig, task: &Task, data: &serde_json::Value) -> Result<()> {
     crate::io::create_dir(out)?;
-    crate::io::write_json(&out.join("config.json"), &RunConfig { model: model.clone(), train: train.clone(), data: data.clone() })
+    let rc = RunConfig { model: model.clone(), train: train.clone(), data: data.clone(), task: task.clone() };
+    crate::io::write_json(&out.join("config.json"), &rc)
+}
+
+fn read_run_config(run: &Path) -> Result<RunConfig> {
+    let cfg_path = run.join("config.json");
+    let text = std::fs::read_to_string(&cfg_path).map_err(|source| Error::Read { path: cfg_path.clone(), source })?;
+    serde_json::from_str(&text).map_err(|e| Error::input(&cfg_path, format!("not an aekit run config: {e}")))
+}
+
+/// The task a run was trained for.
+pub fn read_task(run: &Path) -> Result<Task> {
+    Ok(read_run_config(run)?.task)
 }
 
 /// The model, training and data configuration of a run.
 pub fn read_config(run: &Path) -> Result<(ModelConfig, TrainConfig, serde_json::Value)> {
-    let cfg_path = run.join("config.json");
-    let text = std::fs::read_to_string(&cfg_path).map_err(|source| Error::Read { path: cfg_path.clone(), source })?;
-    let rc: RunConfig = serde_json::from_str(&text).map_err(|e| Error::input(&cfg_path, format!("not an aekit run config: {e}")))?;
+    let rc = read_run_config(run)?;
     Ok((rc.model, rc.train, rc.data))
 }
 
@@ -74,6 +88,7 @@ pub(crate) fn write_epoch(
     out: &Path,
     model: &Model,
     optim: &burn::optim::ModuleOptimizer,
+    task: &Task,
     split: &Split,
     device: &Device,
     history: &[EpochStats],
@@ -106,7 +121,12 @@ pub(crate) fn write_epoch(
     }
     crate::io::write_bytes(&out.join("metrics.csv"), csv.as_bytes())?;
     loss_chart(history, &out.join("loss.png"))?;
-    reconstruction_grid(&valid, &split.test, device, &format!("epoch {epoch}: test inputs and reconstructions"), &out.join(format!("reconstruction_{epoch}.png")))?;
+    let grid = out.join(format!("reconstruction_{epoch}.png"));
+    if task.is_restoration() {
+        crate::tasks::restore::epoch_grid(&valid, task, &split.test, device, &format!("epoch {epoch}: test images, degraded, restored"), &grid)?;
+    } else {
+        reconstruction_grid(&valid, &split.test, device, &format!("epoch {epoch}: test inputs and reconstructions"), &grid)?;
+    }
     if let Some(vae) = valid.variational() {
         // Like the PyTorch example: 64 decoded draws from the prior after every epoch (the same
         // draws each epoch, so the pictures show the decoder changing).
