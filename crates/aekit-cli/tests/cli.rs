@@ -1020,6 +1020,8 @@ fn one_class_bench_reports_each_digit_next_to_deep_svdd() {
     assert_eq!(r["complete"], false);
     let o = aekit(t.path(), &["bench", "one-class", "--data", "mnist-embedded", "--digits", "12", "--out", "oc2"]);
     assert_bad_input(&o, "digits", &["12"]);
+}
+
 // ---------- issue 6: latent features for classification ----------
 
 /// A linear autoencoder's code spans (nearly) PCA's subspace (Baldi & Hornik 1989), so the same
@@ -1087,6 +1089,8 @@ fn features_without_labels_or_with_too_many_per_class_are_exit_2() {
     let o = aekit(t.path(), &["features", "--run", "run", "--data", "labelled.csv", "--label-column", "class", "--labels-per-class", "5,30", "--quiet"]);
     assert_bad_input(&o, "labels-per-class", &["30", "smallest class"]);
     assert!(!t.path().join("run/features/report.json").exists());
+}
+
 // ---------- Issue 5: restoration (denoise, superres) ----------
 
 fn restore_train(dir: &Path, extra: &[&str]) {
