@@ -65,6 +65,8 @@ pub fn ssim(a: &[f32], b: &[f32], c: usize, h: usize, w: usize) -> f64 {
         total += sum / count as f64;
     }
     total / c as f64
+}
+
 /// Area under the ROC curve of `scores` (higher = more likely positive) for `positive` labels:
 /// the Mann-Whitney statistic P(score of a positive > score of a negative) + P(tie) / 2, from
 /// average ranks, so tied scores count one half (as scikit-learn's `roc_auc_score`). `None`
