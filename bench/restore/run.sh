@@ -18,21 +18,20 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 export AEKIT_DATA="${AEKIT_DATA:-$root/../shared/data}"
 bin="${AEKIT_BIN:-$root/target/release/aekit}"
 out="${AEKIT_BENCH_OUT:-$root/target/bench-restore}"
-lock="${AEKIT_LOCK:-/tmp/aekit-cargo.lock}"
 mkdir -p "$out"
 # x2: MSE loss, 5 epochs, then resumed to 25; x4: BCE (MSE through the sigmoid collapsed to black
 # at x4, see NOTES.md), 25 epochs in one run.
-flock "$lock" "$bin" train --task superres --scale 2 --downscale area --model subpixel --loss mse --data mnist \
+"$bin" train --task superres --scale 2 --downscale area --model subpixel --loss mse --data mnist \
   --train-samples 10000 --epochs 5 --seed 0 --out "$out/sr2" --quiet
-flock "$lock" "$bin" train --resume "$out/sr2" --epochs 25 --quiet
-flock "$lock" "$bin" train --task superres --scale 4 --downscale area --model subpixel --loss bce --data mnist \
+"$bin" train --resume "$out/sr2" --epochs 25 --quiet
+"$bin" train --task superres --scale 4 --downscale area --model subpixel --loss bce --data mnist \
   --train-samples 10000 --epochs 25 --seed 0 --out "$out/sr4" --quiet
 for s in 2 4; do
-  flock "$lock" "$bin" eval --run "$out/sr$s" --data mnist --quiet
+  "$bin" eval --run "$out/sr$s" --data mnist --quiet
 done
-flock "$lock" "$bin" train --task denoise --noise gaussian:0.5 --model dae --loss bce --data mnist --epochs 3 --seed 0 --out "$out/denoise" --quiet
-flock "$lock" "$bin" train --resume "$out/denoise" --epochs 5 --quiet
-flock "$lock" "$bin" eval --run "$out/denoise" --data mnist --quiet
+"$bin" train --task denoise --noise gaussian:0.5 --model dae --loss bce --data mnist --epochs 3 --seed 0 --out "$out/denoise" --quiet
+"$bin" train --resume "$out/denoise" --epochs 5 --quiet
+"$bin" eval --run "$out/denoise" --data mnist --quiet
 for r in sr2 sr4 denoise; do
   python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(sys.argv[2], r['task']); [print('  %-75s %6.2f dB  SSIM %.3f' % (n, p, s)) for n, p, s in [('degraded', r['psnr_degraded'], r['ssim_degraded'])] + [(b['name'], b['psnr'], b['ssim']) for b in r['baselines']] + [('model', r['psnr_model'], r['ssim_model'])]]" "$out/$r/eval/report.json" "$r"
   python3 -c "import json,sys; m=json.load(open(sys.argv[1]))['epochs']; print('  train seconds per epoch:', ', '.join('%.0f' % e['train_seconds'] for e in m))" "$out/$r/report.json"
