@@ -35,7 +35,20 @@ pub(crate) fn write_config(out: &Path, model: &ModelConfig, train: &TrainConfig,
 fn read_run_config(run: &Path) -> Result<RunConfig> {
     let cfg_path = run.join("config.json");
     let text = std::fs::read_to_string(&cfg_path).map_err(|source| Error::Read { path: cfg_path.clone(), source })?;
-    serde_json::from_str(&text).map_err(|e| Error::input(&cfg_path, format!("not an aekit run config: {e}")))
+    let bad = |e: serde_json::Error| Error::input(&cfg_path, format!("not an aekit run config: {e}"));
+    let mut value: serde_json::Value = serde_json::from_str(&text).map_err(bad)?;
+    with_train_defaults(&mut value);
+    serde_json::from_value(value).map_err(bad)
+}
+
+/// Fills in training settings added after a run folder was written, with the values that
+/// reproduce how it was trained then (Burn's `Config` derive gives serde no defaults, so a
+/// missing field would make an earlier run unreadable).
+fn with_train_defaults(value: &mut serde_json::Value) {
+    if let Some(train) = value.get_mut("train").and_then(|t| t.as_object_mut()) {
+        train.entry("reduction").or_insert_with(|| serde_json::json!("mean"));
+        train.entry("fused").or_insert(serde_json::Value::Bool(true));
+    }
 }
 
 /// The task a run was trained for.
@@ -143,4 +156,25 @@ pub fn load(run: &Path, device: &Device) -> Result<(Model, ModelConfig, TrainCon
     let model = model_cfg.init(device)?;
     let model = super::weights::load(model, &run.join("model.safetensors"))?;
     Ok((model, model_cfg, train))
+}
+
+#[cfg(test)]
+mod tests {
+    /// A config.json written before `reduction`, `fused` and `task` existed (aekit a1c89da).
+    #[test]
+    fn run_folders_of_earlier_versions_still_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = r#"{"model":{"model":"dense","input":{"kind":"image","channels":1,"height":28,"width":28},
+            "hidden":[128,64],"latent":32,"activation":"relu","latent_activation":true,"output":"sigmoid","loss":"bce"},
+            "train":{"epochs":2,"batch_size":128,"lr":0.001,"weight_decay":0.0,"adam_epsilon":1e-8,"seed":0,
+            "shuffle":true,"val_fraction":0.0,"patience":null},"data":{"data":"mnist-embedded"}}"#;
+        std::fs::write(dir.path().join("config.json"), old).unwrap();
+        let (model, train, data) = super::read_config(dir.path()).expect("an earlier run folder loads");
+        assert_eq!(model.name(), "dense");
+        let crate::models::ModelConfig::Dense(c) = model else { unreachable!() };
+        assert!(c.latent_activation);
+        assert_eq!(train.reduction, crate::train::Reduction::Mean);
+        assert!(train.fused);
+        assert_eq!(data["data"], "mnist-embedded");
+    }
 }
