@@ -264,9 +264,7 @@ pub fn train_task(
     out: &Path,
     observer: &mut dyn Observer,
 ) -> Result<(Model, TrainReport)> {
-    model_cfg.check_data(split.train.shape())?;
-    model_cfg.check_data(split.test.shape())?;
-    task.check(model_cfg, split.train.shape())?;
+    check_split(model_cfg, task, split)?;
     cfg.validate()?;
     run::write_config(out, model_cfg, cfg, task, data)?;
     run::clear_checkpoints(out)?;
@@ -287,9 +285,7 @@ pub fn resume(
 ) -> Result<(Model, ModelConfig, TrainReport)> {
     let (model_cfg, mut cfg, data) = run::read_config(out)?;
     let task = run::read_task(out)?;
-    model_cfg.check_data(split.train.shape())?;
-    model_cfg.check_data(split.test.shape())?;
-    task.check(&model_cfg, split.train.shape())?;
+    check_split(&model_cfg, &task, split)?;
     if let Some(e) = epochs {
         cfg.epochs = e;
     }
@@ -307,6 +303,13 @@ pub fn resume(
         .map_err(|e| Error::input(&optim_path, format!("cannot read the optimizer state: {e}")))?;
     let (model, report) = fit(&model_cfg, &cfg, &task, split, &data, device, out, observer, Start { model, optim, history })?;
     Ok((model, model_cfg, report))
+}
+
+/// Checks that both halves of `split` fit the model and the task, before anything is written.
+fn check_split(model_cfg: &ModelConfig, task: &Task, split: &Split) -> Result<()> {
+    model_cfg.check_data(split.train.shape())?;
+    model_cfg.check_data(split.test.shape())?;
+    task.check(model_cfg, split.train.shape())
 }
 
 /// The shuffling order of an epoch depends only on the seed and the epoch number, so a resumed
