@@ -8,6 +8,8 @@
 
 pub mod adam;
 mod bernoulli;
+mod conv;
+mod conv_kernels;
 mod math;
 #[cfg(test)]
 mod tests;
@@ -25,6 +27,7 @@ use burn::prelude::*;
 use burn::tensor::DType;
 
 pub use adam::FusedAdam;
+pub use conv::{conv2d, conv2d_relu, conv_transpose2d, conv_transpose2d_relu};
 
 static DISABLED: AtomicBool = AtomicBool::new(false);
 

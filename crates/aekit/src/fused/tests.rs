@@ -2,13 +2,16 @@
 //! random inputs, odd shapes included (batch 1, sizes that are no multiple of 8, tensors large
 //! enough to be split across threads).
 
+use burn::nn::conv::{Conv2dConfig, ConvTranspose2dConfig};
+use burn::nn::PaddingConfig2d;
 use burn::optim::{AdamConfig, Optimizer};
 use burn::prelude::*;
+use burn::tensor::activation::relu;
 use burn::tensor::Distribution;
 
 use super::FusedAdam;
 
-fn max_rel_err(a: &Tensor<2>, b: &Tensor<2>) -> f32 {
+fn max_rel_err<const D: usize>(a: &Tensor<D>, b: &Tensor<D>) -> f32 {
     let a = a.clone().into_data().try_to_vec::<f32>().unwrap();
     let b = b.clone().into_data().try_to_vec::<f32>().unwrap();
     assert_eq!(a.len(), b.len());
@@ -121,3 +124,87 @@ fn fused_bce_matches_plain_value_and_gradient() {
         assert!(err < 1e-4, "({b}, {p}): gradient differs by {err}");
     }
 }
+
+/// Runs `forward` on `x` with and without the fused kernels (the module's own `forward` is the
+/// plain path) and compares the output and the gradients of the input, weight and bias, under
+/// a random upstream gradient.
+fn check_conv<M>(
+    case: &str,
+    module: &M,
+    x: Tensor<4>,
+    fused: impl Fn(&M, Tensor<4>) -> Tensor<4>,
+    plain: impl Fn(&M, Tensor<4>) -> Tensor<4>,
+    params: impl Fn(&M) -> (Tensor<4>, Tensor<1>),
+) {
+    let shape = plain(module, x.clone()).dims();
+    let r = Tensor::<4>::random(shape, Distribution::Uniform(-1.0, 1.0), &x.device());
+    let run = |f: &dyn Fn(&M, Tensor<4>) -> Tensor<4>| {
+        let x = x.clone().require_grad();
+        let y = f(module, x.clone());
+        let grads = (y.clone() * r.clone()).sum().backward();
+        let (w, b) = params(module);
+        (y, x.grad(&grads).unwrap(), w.grad(&grads).unwrap(), b.grad(&grads).unwrap())
+    };
+    let (yf, dxf, dwf, dbf) = run(&fused);
+    let (yp, dxp, dwp, dbp) = run(&plain);
+    assert_eq!(yf.dims(), yp.dims(), "{case}: output shape");
+    let errs = [
+        ("output", max_rel_err(&yf, &yp)),
+        ("input gradient", max_rel_err(&dxf, &dxp)),
+        ("weight gradient", max_rel_err(&dwf, &dwp)),
+        ("bias gradient", max_rel_err(&dbf.unsqueeze::<4>(), &dbp.unsqueeze::<4>())),
+    ];
+    for (what, err) in errs {
+        assert!(err < 1e-4, "{case}: {what} differs by {err}");
+    }
+}
+
+#[test]
+fn fused_conv2d_matches_plain_values_and_gradients() {
+    let device = Device::flex().autodiff();
+    device.seed(17);
+    // (batch, in, out, height, width, kernel, stride, padding)
+    let cases = [
+        (1, 1, 3, 5, 7, [3, 3], [1, 1], PaddingConfig2d::Explicit(1, 1, 1, 1)),
+        (5, 3, 10, 9, 11, [3, 3], [2, 2], PaddingConfig2d::Explicit(1, 1, 1, 1)),
+        (7, 2, 5, 8, 6, [3, 2], [2, 1], PaddingConfig2d::Valid),
+        (3, 4, 6, 7, 7, [5, 5], [1, 1], PaddingConfig2d::Same),
+        (4, 3, 7, 10, 9, [3, 3], [2, 2], PaddingConfig2d::Same),
+        (2, 5, 9, 6, 8, [3, 3], [1, 2], PaddingConfig2d::Explicit(0, 1, 2, 1)),
+        // Large enough for many chunks across both threads (the conv autoencoder's second layer).
+        (130, 32, 64, 14, 14, [3, 3], [2, 2], PaddingConfig2d::Explicit(1, 1, 1, 1)),
+    ];
+    for (b, ci, co, h, w, k, s, pad) in cases {
+        let case = format!("conv2d {b}x{ci}x{h}x{w} -> {co}, kernel {k:?}, stride {s:?}, {pad:?}");
+        let conv = Conv2dConfig::new([ci, co], k).with_stride(s).with_padding(pad).init(&device);
+        let x = Tensor::<4>::random([b, ci, h, w], Distribution::Uniform(-1.0, 1.0), &device);
+        let params = |m: &burn::nn::conv::Conv2d| (m.weight.val(), m.bias.as_ref().unwrap().val());
+        check_conv(&case, &conv, x.clone(), |m, x| super::conv2d(m, x), |m, x| m.forward(x), params);
+        let case = format!("{case}, ReLU");
+        check_conv(&case, &conv, x, |m, x| super::conv2d_relu(m, x), |m, x| relu(m.forward(x)), params);
+    }
+}
+
+#[test]
+fn fused_conv_transpose2d_matches_plain_values_and_gradients() {
+    let device = Device::flex().autodiff();
+    device.seed(19);
+    // (batch, in, out, height, width, kernel, stride, padding, output padding)
+    let cases = [
+        (1, 3, 2, 4, 5, [3, 3], [2, 2], [1, 1], [1, 1]),
+        (6, 5, 3, 7, 9, [3, 2], [2, 3], [1, 0], [1, 2]),
+        (3, 4, 6, 5, 5, [3, 3], [1, 1], [0, 0], [0, 0]),
+        (2, 7, 5, 3, 6, [4, 4], [2, 2], [1, 1], [0, 0]),
+        (130, 64, 32, 7, 7, [3, 3], [2, 2], [1, 1], [1, 1]),
+    ];
+    for (b, ci, co, h, w, k, s, p, op) in cases {
+        let case = format!("conv_transpose2d {b}x{ci}x{h}x{w} -> {co}, kernel {k:?}, stride {s:?}, padding {p:?}/{op:?}");
+        let conv = ConvTranspose2dConfig::new([ci, co], k).with_stride(s).with_padding(p).with_padding_out(op).init(&device);
+        let x = Tensor::<4>::random([b, ci, h, w], Distribution::Uniform(-1.0, 1.0), &device);
+        let params = |m: &burn::nn::conv::ConvTranspose2d| (m.weight.val(), m.bias.as_ref().unwrap().val());
+        check_conv(&case, &conv, x.clone(), |m, x| super::conv_transpose2d(m, x), |m, x| m.forward(x), params);
+        let case = format!("{case}, ReLU");
+        check_conv(&case, &conv, x, |m, x| super::conv_transpose2d_relu(m, x), |m, x| relu(m.forward(x)), params);
+    }
+}
+

@@ -9,6 +9,7 @@ use burn::prelude::*;
 use super::{check_loss_output, Activation, Autoencoder, Output};
 use crate::data::SampleShape;
 use crate::error::{Error, Result};
+use crate::fused;
 use crate::loss::Loss;
 
 #[derive(Config, Debug)]
@@ -128,7 +129,10 @@ impl ConvStack {
     pub fn encode(&self, x: Tensor<2>) -> Tensor<2> {
         let [b, _] = x.dims();
         let img: Tensor<4> = x.reshape([b, self.input[0], self.input[1], self.input[2]]);
-        let h = self.encoder.iter().fold(img, |h, conv| self.activation.apply(conv.forward(h)));
+        let h = self.encoder.iter().fold(img, |h, conv| match self.activation {
+            Activation::Relu => fused::conv2d_relu(conv, h),
+            a => a.apply(fused::conv2d(conv, h)),
+        });
         h.reshape([b as i64, -1])
     }
 
@@ -140,13 +144,10 @@ impl ConvStack {
         let [b, _] = flat.dims();
         let h: Tensor<4> = flat.reshape([b, self.feature[0], self.feature[1], self.feature[2]]);
         let last = self.decoder.len() - 1;
-        let out = self.decoder.iter().enumerate().fold(h, |h, (i, deconv)| {
-            let h = deconv.forward(h);
-            if i < last {
-                self.activation.apply(h)
-            } else {
-                h
-            }
+        let out = self.decoder.iter().enumerate().fold(h, |h, (i, deconv)| match self.activation {
+            _ if i == last => fused::conv_transpose2d(deconv, h),
+            Activation::Relu => fused::conv_transpose2d_relu(deconv, h),
+            a => a.apply(fused::conv_transpose2d(deconv, h)),
         });
         out.reshape([b as i64, -1])
     }

@@ -15,8 +15,9 @@
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
 use burn::nn::pool::MaxPool2dConfig;
 use burn::nn::PaddingConfig2d;
+
+use crate::fused::{conv2d, conv2d_relu, conv_transpose2d_relu};
 use burn::prelude::*;
-use burn::tensor::activation::relu;
 
 use super::{check_loss_output, Autoencoder, Output};
 use crate::data::SampleShape;
@@ -183,13 +184,13 @@ impl RestoreNet {
         match self.arch {
             RestoreArch::Dae => {
                 let pool = MaxPool2dConfig::new([2, 2]).init();
-                let h = self.body.iter().fold(x, |h, conv| pool.forward(relu(conv.forward(h))));
-                let h = self.up.iter().fold(h, |h, deconv| relu(deconv.forward(h)));
-                self.head.forward(h)
+                let h = self.body.iter().fold(x, |h, conv| pool.forward(conv2d_relu(conv, h)));
+                let h = self.up.iter().fold(h, |h, deconv| conv_transpose2d_relu(deconv, h));
+                conv2d(&self.head, h)
             }
             RestoreArch::Srcnn | RestoreArch::Subpixel => {
-                let h = self.body.iter().fold(x, |h, conv| relu(conv.forward(h)));
-                let out = self.head.forward(h);
+                let h = self.body.iter().fold(x, |h, conv| conv2d_relu(conv, h));
+                let out = conv2d(&self.head, h);
                 if self.upscale > 1 {
                     pixel_shuffle(out, self.upscale)
                 } else {

@@ -1,0 +1,369 @@
+//! Convolution and transposed convolution as Burn backend extensions: the kernels of
+//! `conv_kernels.rs` for the forward pass and a hand-written backward, in place of Flex's
+//! per-image convolutions and Burn's generic convolution backward.
+//!
+//! [`conv2d`] and [`conv_transpose2d`] take Burn's modules and fall back to the module's own
+//! `forward` where the fast path does not apply: fast paths off, not Flex, not f32, groups or
+//! dilation other than 1, or no bias.
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::autodiff::Autodiff;
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{backend_extension, Dispatch, Flex};
+use burn::nn::conv::{Conv2d, ConvTranspose2d};
+use burn::nn::PaddingConfig2d;
+use burn::prelude::*;
+use burn::tensor::activation::relu;
+use burn::tensor::DType;
+
+use super::conv_kernels::{self as k, Geom, Wanted};
+use super::{active, contiguous, shape, tensor, values, FlexTensor};
+
+/// A convolution's settings beyond its tensors.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ConvSpec {
+    pub kernel: [usize; 2],
+    pub stride: [usize; 2],
+    /// Zero rows before the first row, zero columns before the first column.
+    pub pad: [usize; 2],
+    /// The output's height and width.
+    pub out: [usize; 2],
+    /// A ReLU applied to the output.
+    pub relu: bool,
+}
+
+/// Differentiable convolutions (groups 1, dilation 1, with bias).
+#[backend_extension(Flex, Autodiff)]
+pub trait FlexConvKernels: burn::backend::Backend {
+    /// `x` `[B, C, H, W]`, `weight` `[O, C, kh, kw]`, `bias` `[O]` → `[B, O, out]`.
+    fn conv2d_fused(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        spec: ConvSpec,
+    ) -> FloatTensor<Self>;
+
+    /// `x` `[B, C, H, W]`, `weight` `[C, O, kh, kw]`, `bias` `[O]` → `[B, O, out]`.
+    fn conv_transpose2d_fused(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        spec: ConvSpec,
+    ) -> FloatTensor<Self>;
+}
+
+fn dims4(t: &FlexTensor) -> [usize; 4] {
+    let s = shape(t);
+    [s[0], s[1], s[2], s[3]]
+}
+
+/// The geometry of a convolution of `x` by `w`.
+fn conv_geom(x: &FlexTensor, spec: ConvSpec) -> Geom {
+    let [_, c, h, w] = dims4(x);
+    Geom {
+        c,
+        h,
+        w,
+        kernel: spec.kernel,
+        stride: spec.stride,
+        pad: spec.pad,
+        ho: spec.out[0],
+        wo: spec.out[1],
+    }
+}
+
+/// The geometry of a transposed convolution: the image is its output, the grid its input `x`.
+fn conv_t_geom(x: &FlexTensor, out_channels: usize, spec: ConvSpec) -> Geom {
+    let [_, _, hi, wi] = dims4(x);
+    Geom {
+        c: out_channels,
+        h: spec.out[0],
+        w: spec.out[1],
+        kernel: spec.kernel,
+        stride: spec.stride,
+        pad: spec.pad,
+        ho: hi,
+        wo: wi,
+    }
+}
+
+fn conv_forward(x: &FlexTensor, w: &FlexTensor, b: &FlexTensor, spec: ConvSpec) -> FlexTensor {
+    let g = conv_geom(x, spec);
+    let (batch, o) = (dims4(x)[0], shape(b)[0]);
+    let y = k::conv2d(&g, batch, values(x), values(w), values(b), spec.relu);
+    tensor(y, vec![batch, o, spec.out[0], spec.out[1]])
+}
+
+fn conv_t_forward(x: &FlexTensor, w: &FlexTensor, b: &FlexTensor, spec: ConvSpec) -> FlexTensor {
+    let o = shape(b)[0];
+    let g = conv_t_geom(x, o, spec);
+    let batch = dims4(x)[0];
+    let y = k::conv_transpose2d(&g, batch, values(x), values(w), values(b), spec.relu);
+    tensor(y, vec![batch, o, spec.out[0], spec.out[1]])
+}
+
+impl FlexConvKernels for Flex {
+    fn conv2d_fused(
+        x: FlexTensor,
+        weight: FlexTensor,
+        bias: FlexTensor,
+        spec: ConvSpec,
+    ) -> FlexTensor {
+        conv_forward(&contiguous(x), &contiguous(weight), &contiguous(bias), spec)
+    }
+
+    fn conv_transpose2d_fused(
+        x: FlexTensor,
+        weight: FlexTensor,
+        bias: FlexTensor,
+        spec: ConvSpec,
+    ) -> FlexTensor {
+        conv_t_forward(&contiguous(x), &contiguous(weight), &contiguous(bias), spec)
+    }
+}
+
+#[derive(Debug)]
+struct ConvBackward {
+    transposed: bool,
+}
+
+impl Backward<Flex, 3> for ConvBackward {
+    /// The input, the weight, the bias's length, the spec and, after a ReLU, the output.
+    type State = (FlexTensor, FlexTensor, usize, ConvSpec, Option<FlexTensor>);
+
+    fn backward(
+        self,
+        ops: Ops<Self::State, 3>,
+        grads: &mut Gradients,
+        _checkpointer: &mut Checkpointer,
+    ) {
+        let [node_x, node_w, node_b] = ops.parents;
+        let dy = contiguous(grads.consume::<Flex>(&ops.node));
+        let (x, w, o, spec, y) = ops.state;
+        let y = y.as_ref().map(values);
+        let want = Wanted {
+            x: node_x.is_some(),
+            w: node_w.is_some(),
+            b: node_b.is_some(),
+        };
+        let batch = dims4(&x)[0];
+        let g = if self.transposed {
+            k::conv_transpose2d_backward(
+                &conv_t_geom(&x, o, spec),
+                batch,
+                values(&x),
+                values(&w),
+                values(&dy),
+                y,
+                want,
+            )
+        } else {
+            k::conv2d_backward(
+                &conv_geom(&x, spec),
+                batch,
+                values(&x),
+                values(&w),
+                o,
+                values(&dy),
+                y,
+                want,
+            )
+        };
+        if let (Some(node), Some(dx)) = (node_x, g.x) {
+            grads.register::<Flex>(node.id, tensor(dx, shape(&x)));
+        }
+        if let (Some(node), Some(dw)) = (node_w, g.w) {
+            grads.register::<Flex>(node.id, tensor(dw, shape(&w)));
+        }
+        if let (Some(node), Some(db)) = (node_b, g.b) {
+            grads.register::<Flex>(node.id, tensor(db, vec![o]));
+        }
+    }
+}
+
+fn conv_tracked<C: CheckpointStrategy>(
+    x: FloatTensor<Autodiff<Flex, C>>,
+    w: FloatTensor<Autodiff<Flex, C>>,
+    b: FloatTensor<Autodiff<Flex, C>>,
+    spec: ConvSpec,
+    transposed: bool,
+) -> FloatTensor<Autodiff<Flex, C>> {
+    let parents = [x.node(), w.node(), b.node()];
+    let (x, w, b) = (
+        contiguous(x.into_primitive()),
+        contiguous(w.into_primitive()),
+        contiguous(b.into_primitive()),
+    );
+    let out = if transposed {
+        conv_t_forward(&x, &w, &b, spec)
+    } else {
+        conv_forward(&x, &w, &b, spec)
+    };
+    let o = shape(&b)[0];
+    match (ConvBackward { transposed })
+        .prepare::<C>(parents)
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => {
+            let y = spec.relu.then(|| out.clone());
+            prep.finish((x, w, o, spec, y), out)
+        }
+        OpsKind::UnTracked(prep) => prep.finish(out),
+    }
+}
+
+impl<C: CheckpointStrategy> FlexConvKernels for Autodiff<Flex, C> {
+    fn conv2d_fused(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        spec: ConvSpec,
+    ) -> FloatTensor<Self> {
+        conv_tracked::<C>(x, weight, bias, spec, false)
+    }
+
+    fn conv_transpose2d_fused(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        spec: ConvSpec,
+    ) -> FloatTensor<Self> {
+        conv_tracked::<C>(x, weight, bias, spec, true)
+    }
+}
+
+/// Burn's "same" padding: (before, after) for one side.
+fn same_padding(kernel: usize, stride: usize, size: usize) -> (usize, usize) {
+    let out = size.div_ceil(stride);
+    let total = if out > 0 {
+        ((out - 1) * stride + kernel).saturating_sub(size)
+    } else {
+        0
+    };
+    (total / 2, total - total / 2)
+}
+
+/// Whether the fused kernels may run `x` (and the module's weights).
+fn applies(x: &Tensor<4>, weight: &Tensor<4>, groups: usize, dilation: [usize; 2]) -> bool {
+    active(&x.device())
+        && x.dtype() == DType::F32
+        && weight.dtype() == DType::F32
+        && groups == 1
+        && dilation == [1, 1]
+}
+
+/// `conv.forward(x)`, through the fused kernels where they apply.
+///
+/// # Shapes
+/// `x`: `[B, C, H, W]` → `[B, O, H', W']`
+pub fn conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    match conv2d_spec(conv, &x, false) {
+        Some(spec) => conv2d_fused(conv, x, spec),
+        None => conv.forward(x),
+    }
+}
+
+/// `relu(conv.forward(x))`, with the ReLU inside the fused kernels where they apply.
+///
+/// # Shapes
+/// `x`: `[B, C, H, W]` → `[B, O, H', W']`
+pub fn conv2d_relu(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    match conv2d_spec(conv, &x, true) {
+        Some(spec) => conv2d_fused(conv, x, spec),
+        None => relu(conv.forward(x)),
+    }
+}
+
+fn conv2d_fused(conv: &Conv2d, x: Tensor<4>, spec: ConvSpec) -> Tensor<4> {
+    let bias = conv.bias.as_ref().expect("conv2d_spec checked the bias").val();
+    Tensor::from_dispatch(<Dispatch as FlexConvKernels>::conv2d_fused(
+        x.into_dispatch(),
+        conv.weight.val().into_dispatch(),
+        bias.into_dispatch(),
+        spec,
+    ))
+}
+
+/// The fused kernels' settings for `conv` on `x`, or `None` where they do not apply.
+fn conv2d_spec(conv: &Conv2d, x: &Tensor<4>, relu: bool) -> Option<ConvSpec> {
+    conv.bias.as_ref()?;
+    if !applies(x, &conv.weight.val(), conv.groups, conv.dilation) {
+        return None;
+    }
+    let [_, _, h, w] = x.dims();
+    let [kh, kw] = conv.kernel_size;
+    let [sh, sw] = conv.stride;
+    let ((top, bottom), (left, right)) = match conv.padding {
+        PaddingConfig2d::Valid => ((0, 0), (0, 0)),
+        PaddingConfig2d::Same => (same_padding(kh, sh, h), same_padding(kw, sw, w)),
+        PaddingConfig2d::Explicit(t, l, b, r) => ((t, b), (l, r)),
+    };
+    if h + top + bottom < kh || w + left + right < kw || sh == 0 || sw == 0 {
+        return None; // Burn's own forward reports the error
+    }
+    Some(ConvSpec {
+        kernel: [kh, kw],
+        stride: [sh, sw],
+        pad: [top, left],
+        out: [(h + top + bottom - kh) / sh + 1, (w + left + right - kw) / sw + 1],
+        relu,
+    })
+}
+
+/// `conv.forward(x)` for a transposed convolution, through the fused kernels where they apply.
+///
+/// # Shapes
+/// `x`: `[B, C, H, W]` → `[B, O, H', W']`
+pub fn conv_transpose2d(conv: &ConvTranspose2d, x: Tensor<4>) -> Tensor<4> {
+    match conv_t_spec(conv, &x, false) {
+        Some(spec) => conv_t_fused(conv, x, spec),
+        None => conv.forward(x),
+    }
+}
+
+/// `relu(conv.forward(x))` for a transposed convolution, with the ReLU inside the fused kernels
+/// where they apply.
+///
+/// # Shapes
+/// `x`: `[B, C, H, W]` → `[B, O, H', W']`
+pub fn conv_transpose2d_relu(conv: &ConvTranspose2d, x: Tensor<4>) -> Tensor<4> {
+    match conv_t_spec(conv, &x, true) {
+        Some(spec) => conv_t_fused(conv, x, spec),
+        None => relu(conv.forward(x)),
+    }
+}
+
+fn conv_t_fused(conv: &ConvTranspose2d, x: Tensor<4>, spec: ConvSpec) -> Tensor<4> {
+    let bias = conv.bias.as_ref().expect("conv_t_spec checked the bias").val();
+    Tensor::from_dispatch(<Dispatch as FlexConvKernels>::conv_transpose2d_fused(
+        x.into_dispatch(),
+        conv.weight.val().into_dispatch(),
+        bias.into_dispatch(),
+        spec,
+    ))
+}
+
+/// The fused kernels' settings for the transposed convolution `conv` on `x`, or `None`.
+fn conv_t_spec(conv: &ConvTranspose2d, x: &Tensor<4>, relu: bool) -> Option<ConvSpec> {
+    conv.bias.as_ref()?;
+    if !applies(x, &conv.weight.val(), conv.groups, conv.dilation) {
+        return None;
+    }
+    let [_, _, h, w] = x.dims();
+    let [kh, kw] = conv.kernel_size;
+    let [sh, sw] = conv.stride;
+    let [ph, pw] = conv.padding;
+    let [oh, ow] = conv.padding_out;
+    if h == 0 || w == 0 {
+        return None;
+    }
+    let (full_h, full_w) = ((h - 1) * sh + kh + oh, (w - 1) * sw + kw + ow);
+    if full_h <= 2 * ph || full_w <= 2 * pw {
+        return None; // Burn's own forward reports the error
+    }
+    Some(ConvSpec { kernel: [kh, kw], stride: [sh, sw], pad: [ph, pw], out: [full_h - 2 * ph, full_w - 2 * pw], relu })
+}

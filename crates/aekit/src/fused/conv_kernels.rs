@@ -1,0 +1,514 @@
+//! Convolution and transposed convolution on contiguous NCHW f32 slices: the batch is cut into
+//! chunks of images; per chunk, one im2col into a `[C·kh·kw, images·Ho·Wo]` buffer and one gemm,
+//! so each gemm is large enough to run near the machine's peak. Chunks run in parallel on rayon,
+//! each gemm on one thread.
+//!
+//! The weight gradient is a gemm over the chunk's pixels, `dW += dY·im2col(X)ᵀ`; each chunk
+//! returns its own partial sum and the partials are added in chunk order. The chunk size depends
+//! only on the shapes, so results do not depend on the thread count or on scheduling.
+//!
+//! Both operations use one geometry, [`Geom`]: a convolution's input image (`c × h × w`) and the
+//! grid of `ho × wo` kernel positions over it. A convolution maps the image to the grid; a
+//! transposed convolution maps the grid back to the image (its output), and its backward is the
+//! forward of the convolution.
+
+use std::cell::RefCell;
+
+use gemm::{gemm, Parallelism};
+use rayon::prelude::*;
+
+thread_local! {
+    /// Work buffers kept per thread between calls: fresh large allocations cost page faults and
+    /// zeroing on every step.
+    static POOL: RefCell<Vec<Vec<f32>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A work buffer of `n` values from this thread's pool. Its contents are stale: every caller
+/// overwrites all of it (im2col, a gemm without `read_dst`, a layout copy).
+fn scratch(n: usize) -> Vec<f32> {
+    let mut v = POOL.with(|p| p.borrow_mut().pop()).unwrap_or_default();
+    if v.len() < n {
+        v.resize(n, 0.0);
+    }
+    v.truncate(n);
+    v
+}
+
+/// Returns buffers to this thread's pool.
+fn recycle<const N: usize>(bufs: [Vec<f32>; N]) {
+    POOL.with(|p| {
+        let mut p = p.borrow_mut();
+        for b in bufs {
+            if b.capacity() > 0 && p.len() < 8 {
+                p.push(b);
+            }
+        }
+    });
+}
+
+/// A kernel's window over an image.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Geom {
+    /// The image: channels, height, width.
+    pub c: usize,
+    pub h: usize,
+    pub w: usize,
+    pub kernel: [usize; 2],
+    pub stride: [usize; 2],
+    /// Zero rows before the first row and zero columns before the first column.
+    pub pad: [usize; 2],
+    /// The grid of kernel positions (the convolution's output size).
+    pub ho: usize,
+    pub wo: usize,
+}
+
+impl Geom {
+    /// Rows of the im2col matrix.
+    fn rows(&self) -> usize {
+        self.c * self.kernel[0] * self.kernel[1]
+    }
+    /// Kernel positions per image.
+    fn cols(&self) -> usize {
+        self.ho * self.wo
+    }
+    fn image(&self) -> usize {
+        self.c * self.h * self.w
+    }
+}
+
+/// Images per chunk: an im2col buffer of ~512 KiB (L2-sized), and at least 8 chunks when the
+/// batch allows, so that two or more threads stay busy.
+fn chunk_len(batch: usize, g: &Geom) -> usize {
+    let per_image = (g.rows() * g.cols()).max(1);
+    (131_072 / per_image).clamp(1, batch.div_ceil(8).max(1))
+}
+
+/// A matrix operand: elements at `v[i·rs + j·cs]`.
+#[derive(Clone, Copy)]
+struct M<'a> {
+    v: &'a [f32],
+    rs: usize,
+    cs: usize,
+}
+
+impl<'a> M<'a> {
+    fn new(v: &'a [f32], rs: usize, cs: usize) -> Self {
+        M { v, rs, cs }
+    }
+}
+
+fn fits(len: usize, rows: usize, cols: usize, rs: usize, cs: usize) -> bool {
+    rows == 0 || cols == 0 || (rows - 1) * rs + (cols - 1) * cs < len
+}
+
+/// `dst[m×n]` (row stride `dst_rs`) = `a[m×k]`·`b[k×n]`, on the calling thread.
+fn matmul(m: usize, n: usize, k: usize, dst: &mut [f32], dst_rs: usize, a: M, b: M) {
+    assert!(fits(dst.len(), m, n, dst_rs, 1) && fits(a.v.len(), m, k, a.rs, a.cs) && fits(b.v.len(), k, n, b.rs, b.cs));
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        for r in 0..m {
+            dst[r * dst_rs..][..n].fill(0.0);
+        }
+        return;
+    }
+    // SAFETY: the assert above keeps every index the gemm touches inside the three slices, and
+    // `dst` is borrowed mutably, so it does not alias `a` or `b`.
+    unsafe {
+        gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            dst_rs as isize,
+            false,
+            a.v.as_ptr(),
+            a.cs as isize,
+            a.rs as isize,
+            b.v.as_ptr(),
+            b.cs as isize,
+            b.rs as isize,
+            0.0f32,
+            1.0f32,
+            false,
+            false,
+            false,
+            Parallelism::None,
+        )
+    }
+}
+
+/// Where each kernel tap of each position reads, in a zero-padded copy of one image plane; the
+/// plane is padded to exactly the rows and columns the positions reach, so every read is inside
+/// it and the gathers run without bounds tests or branches, over `ho·wo` values at a time.
+pub(crate) struct Taps {
+    /// Padded plane height and width.
+    ph: usize,
+    pw: usize,
+    /// For tap `t = ki·kw + kj`, the padded index read by each position: `idx[t·ho·wo + p]`.
+    idx: Vec<u32>,
+}
+
+impl Taps {
+    pub(crate) fn new(g: &Geom) -> Taps {
+        let [kh, kw] = g.kernel;
+        let ph = (g.ho.max(1) - 1) * g.stride[0] + kh;
+        let pw = (g.wo.max(1) - 1) * g.stride[1] + kw;
+        let mut idx = Vec::with_capacity(kh * kw * g.cols());
+        for ki in 0..kh {
+            for kj in 0..kw {
+                for oh in 0..g.ho {
+                    for ow in 0..g.wo {
+                        idx.push(((oh * g.stride[0] + ki) * pw + ow * g.stride[1] + kj) as u32);
+                    }
+                }
+            }
+        }
+        Taps { ph, pw, idx }
+    }
+
+    /// Rows and columns of the image that fall inside the padded plane.
+    fn visible(&self, g: &Geom) -> (usize, usize) {
+        (g.h.min(self.ph.saturating_sub(g.pad[0])), g.w.min(self.pw.saturating_sub(g.pad[1])))
+    }
+}
+
+/// Writes one image's windows into columns `off..off + ho·wo` of `cols` (row length `ld`).
+fn im2col(t: &Taps, g: &Geom, img: &[f32], cols: &mut [f32], ld: usize, off: usize) {
+    let n = g.cols();
+    let taps = g.kernel[0] * g.kernel[1];
+    let (vh, vw) = t.visible(g);
+    let mut padded = scratch(t.ph * t.pw);
+    padded.fill(0.0);
+    for c in 0..g.c {
+        let plane = &img[c * g.h * g.w..][..g.h * g.w];
+        for r in 0..vh {
+            padded[(r + g.pad[0]) * t.pw + g.pad[1]..][..vw].copy_from_slice(&plane[r * g.w..][..vw]);
+        }
+        for tap in 0..taps {
+            let dst = &mut cols[(c * taps + tap) * ld + off..][..n];
+            for (d, &i) in dst.iter_mut().zip(&t.idx[tap * n..][..n]) {
+                *d = padded[i as usize];
+            }
+        }
+    }
+    recycle([padded]);
+}
+
+/// The adjoint of [`im2col`]: adds columns `off..off + ho·wo` of `cols` back into the image.
+fn col2im(t: &Taps, g: &Geom, cols: &[f32], ld: usize, off: usize, img: &mut [f32]) {
+    let n = g.cols();
+    let taps = g.kernel[0] * g.kernel[1];
+    let (vh, vw) = t.visible(g);
+    let mut padded = scratch(t.ph * t.pw);
+    for c in 0..g.c {
+        padded.fill(0.0);
+        for tap in 0..taps {
+            let src = &cols[(c * taps + tap) * ld + off..][..n];
+            for (v, &i) in src.iter().zip(&t.idx[tap * n..][..n]) {
+                padded[i as usize] += v;
+            }
+        }
+        let plane = &mut img[c * g.h * g.w..][..g.h * g.w];
+        for r in 0..vh {
+            let src = &padded[(r + g.pad[0]) * t.pw + g.pad[1]..][..vw];
+            plane[r * g.w..][..vw].iter_mut().zip(src).for_each(|(d, v)| *d += v);
+        }
+    }
+    recycle([padded]);
+}
+
+/// `[nb, c, n]` (a chunk of NCHW images) → `[c, nb·n]`.
+fn to_channel_major(src: &[f32], c: usize, n: usize, dst: &mut [f32]) {
+    let nb = src.len() / (c * n).max(1);
+    for b in 0..nb {
+        for ch in 0..c {
+            dst[ch * nb * n + b * n..][..n].copy_from_slice(&src[(b * c + ch) * n..][..n]);
+        }
+    }
+}
+
+/// `[c, nb·n]` → `[nb, c, n]`, adding `bias[ch]` to channel `ch` when given, then the ReLU when
+/// `relu`.
+fn from_channel_major(src: &[f32], c: usize, n: usize, dst: &mut [f32], bias: Option<&[f32]>, relu: bool) {
+    let nb = dst.len() / (c * n).max(1);
+    for b in 0..nb {
+        for ch in 0..c {
+            let d = &mut dst[(b * c + ch) * n..][..n];
+            let s = &src[ch * nb * n + b * n..][..n];
+            let add = bias.map_or(0.0, |bias| bias[ch]);
+            if relu {
+                d.iter_mut().zip(s).for_each(|(d, s)| *d = (s + add).max(0.0));
+            } else {
+                d.iter_mut().zip(s).for_each(|(d, s)| *d = s + add);
+            }
+        }
+    }
+}
+
+/// `dy` where the ReLU's output `y` is positive, 0 elsewhere: the gradient before the ReLU.
+fn relu_grad(dy: &[f32], y: &[f32], dst: &mut [f32]) {
+    for ((d, g), y) in dst.iter_mut().zip(dy).zip(y) {
+        *d = if *y > 0.0 { *g } else { 0.0 };
+    }
+}
+
+/// Sums of the rows of a `[c, len]` matrix, in f64 (eight f32 lanes within a row).
+fn row_sums(src: &[f32], c: usize) -> Vec<f64> {
+    let len = src.len() / c.max(1);
+    (0..c)
+        .map(|ch| {
+            let row = &src[ch * len..][..len];
+            let mut lanes = [0.0f32; 8];
+            let mut chunks = row.chunks_exact(8);
+            for v in &mut chunks {
+                lanes.iter_mut().zip(v).for_each(|(l, v)| *l += v);
+            }
+            let tail: f32 = chunks.remainder().iter().sum();
+            lanes.iter().map(|&v| v as f64).sum::<f64>() + tail as f64
+        })
+        .collect()
+}
+
+/// Adds the chunks' partial sums in chunk order.
+fn add_parts<'a, T: Copy + Into<f64> + 'a>(
+    parts: impl Iterator<Item = &'a [T]>,
+    len: usize,
+) -> Vec<f32> {
+    let mut total = vec![0.0f64; len];
+    for p in parts {
+        for (t, &v) in total.iter_mut().zip(p) {
+            *t += v.into();
+        }
+    }
+    total.into_iter().map(|v| v as f32).collect()
+}
+
+/// What a backward pass computes: the gradients of the input, the weight and the bias.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Wanted {
+    pub x: bool,
+    pub w: bool,
+    pub b: bool,
+}
+
+/// Gradients returned by a backward pass; `None` where not wanted.
+pub(crate) struct ConvGrads {
+    pub x: Option<Vec<f32>>,
+    pub w: Option<Vec<f32>>,
+    pub b: Option<Vec<f32>>,
+}
+
+/// Runs `work(chunk index, images in chunk, input-gradient chunk)` over the batch's chunks (the
+/// input-gradient buffer is allocated and cut only when wanted) and gathers the per-chunk
+/// partial weight and bias gradients.
+fn backward_chunks<F>(
+    batch: usize,
+    bc: usize,
+    x_image: usize,
+    want: Wanted,
+    w_len: usize,
+    b_len: usize,
+    work: F,
+) -> ConvGrads
+where
+    F: Fn(usize, usize, Option<&mut [f32]>) -> (Vec<f32>, Vec<f64>) + Sync,
+{
+    let chunks = batch.div_ceil(bc);
+    let size = |ci: usize| bc.min(batch - ci * bc);
+    let (dx, parts): (Option<Vec<f32>>, Vec<(Vec<f32>, Vec<f64>)>) = if want.x {
+        let mut dx = vec![0.0f32; batch * x_image];
+        let parts = dx
+            .par_chunks_mut((bc * x_image).max(1))
+            .enumerate()
+            .map(|(ci, dxc)| work(ci, size(ci), Some(dxc)))
+            .collect();
+        (Some(dx), parts)
+    } else {
+        (
+            None,
+            (0..chunks)
+                .into_par_iter()
+                .map(|ci| work(ci, size(ci), None))
+                .collect(),
+        )
+    };
+    let w = want
+        .w
+        .then(|| add_parts(parts.iter().map(|p| p.0.as_slice()), w_len));
+    let b = want
+        .b
+        .then(|| add_parts(parts.iter().map(|p| p.1.as_slice()), b_len));
+    ConvGrads { x: dx, w, b }
+}
+
+/// Convolution: `x` `[batch, g.c, g.h, g.w]`, `weight` `[o, g.c, kh, kw]`, `bias` `[o]` →
+/// `[batch, o, g.ho, g.wo]`, followed by a ReLU when `relu`.
+pub(crate) fn conv2d(g: &Geom, batch: usize, x: &[f32], weight: &[f32], bias: &[f32], relu: bool) -> Vec<f32> {
+    let (k, n, o) = (g.rows(), g.cols(), bias.len());
+    let bc = chunk_len(batch, g);
+    let taps = Taps::new(g);
+    let mut y = vec![0.0f32; batch * o * n];
+    y.par_chunks_mut((bc * o * n).max(1)).enumerate().for_each(|(ci, yc)| {
+        let nb = yc.len() / (o * n);
+        let ld = nb * n;
+        let mut cols = scratch(k * ld);
+        for b in 0..nb {
+            im2col(&taps, g, &x[(ci * bc + b) * g.image()..][..g.image()], &mut cols, ld, b * n);
+        }
+        let mut out = scratch(o * ld);
+        matmul(o, ld, k, &mut out, ld, M::new(weight, k, 1), M::new(&cols, ld, 1));
+        from_channel_major(&out, o, n, yc, Some(bias), relu);
+        recycle([cols, out]);
+    });
+    y
+}
+
+/// Gradients of [`conv2d`] given `dy` `[batch, o, g.ho, g.wo]`; `y` is the forward output when
+/// the ReLU was applied.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn conv2d_backward(
+    g: &Geom,
+    batch: usize,
+    x: &[f32],
+    weight: &[f32],
+    o: usize,
+    dy: &[f32],
+    y: Option<&[f32]>,
+    want: Wanted,
+) -> ConvGrads {
+    let (k, n) = (g.rows(), g.cols());
+    let bc = chunk_len(batch, g);
+    let taps = Taps::new(g);
+    backward_chunks(batch, bc, g.image(), want, o * k, o, |ci, nb, dxc| {
+        let ld = nb * n;
+        let range = ci * bc * o * n..(ci * bc + nb) * o * n;
+        let mut dz = Vec::new();
+        let dyc = match y {
+            Some(y) => {
+                dz = scratch(nb * o * n);
+                relu_grad(&dy[range.clone()], &y[range], &mut dz);
+                &dz[..]
+            }
+            None => &dy[range],
+        };
+        let mut dyt = scratch(o * ld);
+        to_channel_major(dyc, o, n, &mut dyt);
+        let mut dw = Vec::new();
+        let mut cols = Vec::new();
+        if want.w {
+            cols = scratch(k * ld);
+            for b in 0..nb {
+                im2col(&taps, g, &x[(ci * bc + b) * g.image()..][..g.image()], &mut cols, ld, b * n);
+            }
+            dw = vec![0.0f32; o * k];
+            matmul(o, k, ld, &mut dw, k, M::new(&dyt, ld, 1), M::new(&cols, 1, ld));
+        }
+        if let Some(dxc) = dxc {
+            let mut dcols = scratch(k * ld);
+            matmul(k, ld, o, &mut dcols, ld, M::new(weight, 1, k), M::new(&dyt, ld, 1));
+            for b in 0..nb {
+                col2im(&taps, g, &dcols, ld, b * n, &mut dxc[b * g.image()..][..g.image()]);
+            }
+            recycle([dcols]);
+        }
+        let db = if want.b { row_sums(&dyt, o) } else { Vec::new() };
+        recycle([dyt, cols, dz]);
+        (dw, db)
+    })
+}
+
+/// Transposed convolution: `x` `[batch, ci, g.ho, g.wo]` (the grid), `weight` `[ci, g.c, kh, kw]`,
+/// `bias` `[g.c]` → `[batch, g.c, g.h, g.w]` (the image), followed by a ReLU when `relu`.
+pub(crate) fn conv_transpose2d(g: &Geom, batch: usize, x: &[f32], weight: &[f32], bias: &[f32], relu: bool) -> Vec<f32> {
+    let (k, n) = (g.rows(), g.cols());
+    let ci = weight.len() / k.max(1);
+    let bc = chunk_len(batch, g);
+    let taps = Taps::new(g);
+    let mut y = vec![0.0f32; batch * g.image()];
+    y.par_chunks_mut((bc * g.image()).max(1)).enumerate().for_each(|(chunk, yc)| {
+        let nb = yc.len() / g.image();
+        let ld = nb * n;
+        let mut xt = scratch(ci * ld);
+        to_channel_major(&x[chunk * bc * ci * n..][..nb * ci * n], ci, n, &mut xt);
+        let mut cols = scratch(k * ld);
+        matmul(k, ld, ci, &mut cols, ld, M::new(weight, 1, k), M::new(&xt, ld, 1));
+        let plane = (g.h * g.w).max(1);
+        for b in 0..nb {
+            let img = &mut yc[b * g.image()..][..g.image()];
+            col2im(&taps, g, &cols, ld, b * n, img);
+            for (c, p) in img.chunks_exact_mut(plane).enumerate() {
+                if relu {
+                    p.iter_mut().for_each(|v| *v = (*v + bias[c]).max(0.0));
+                } else {
+                    p.iter_mut().for_each(|v| *v += bias[c]);
+                }
+            }
+        }
+        recycle([xt, cols]);
+    });
+    y
+}
+
+/// Gradients of [`conv_transpose2d`] given `dy` `[batch, g.c, g.h, g.w]`; `y` is the forward
+/// output when the ReLU was applied.
+pub(crate) fn conv_transpose2d_backward(
+    g: &Geom,
+    batch: usize,
+    x: &[f32],
+    weight: &[f32],
+    dy: &[f32],
+    y: Option<&[f32]>,
+    want: Wanted,
+) -> ConvGrads {
+    let (k, n) = (g.rows(), g.cols());
+    let ci = weight.len() / k.max(1);
+    let bc = chunk_len(batch, g);
+    let taps = Taps::new(g);
+    backward_chunks(batch, bc, ci * n, want, ci * k, g.c, |chunk, nb, dxc| {
+        let ld = nb * n;
+        let range = chunk * bc * g.image()..(chunk * bc + nb) * g.image();
+        let mut dz = Vec::new();
+        let dyc = match y {
+            Some(y) => {
+                dz = scratch(nb * g.image());
+                relu_grad(&dy[range.clone()], &y[range], &mut dz);
+                &dz[..]
+            }
+            None => &dy[range],
+        };
+        let mut cols = scratch(k * ld);
+        for b in 0..nb {
+            im2col(&taps, g, &dyc[b * g.image()..][..g.image()], &mut cols, ld, b * n);
+        }
+        if let Some(dxc) = dxc {
+            let mut dxt = scratch(ci * ld);
+            matmul(ci, ld, k, &mut dxt, ld, M::new(weight, k, 1), M::new(&cols, ld, 1));
+            from_channel_major(&dxt, ci, n, dxc, None, false);
+            recycle([dxt]);
+        }
+        let mut dw = Vec::new();
+        if want.w {
+            let mut xt = scratch(ci * ld);
+            to_channel_major(&x[chunk * bc * ci * n..][..nb * ci * n], ci, n, &mut xt);
+            dw = vec![0.0f32; ci * k];
+            matmul(ci, k, ld, &mut dw, k, M::new(&xt, ld, 1), M::new(&cols, 1, ld));
+            recycle([xt]);
+        }
+        // Channel sums over the chunk's planes, which come in [image, channel] order.
+        let db = if want.b {
+            let mut sums = vec![0.0f64; g.c];
+            let plane = (g.h * g.w).max(1);
+            for (i, p) in dyc.chunks_exact(plane).enumerate() {
+                sums[i % g.c] += row_sums(p, 1)[0];
+            }
+            sums
+        } else {
+            Vec::new()
+        };
+        recycle([cols, dz]);
+        (dw, db)
+    })
+}
