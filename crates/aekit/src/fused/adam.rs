@@ -20,31 +20,20 @@ pub struct FusedAdam {
     pub epsilon: f32,
     /// L2 penalty added to the gradient (Burn's `WeightDecay`).
     pub weight_decay: Option<f32>,
-    /// Burn's optimizer, for tensors not on the Flex backend.
-    #[doc(hidden)]
-    pub plain: PlainAdam,
-}
-
-/// Burn's Adam, built from the same settings.
-#[derive(Clone, Copy, Debug)]
-pub struct PlainAdam {
-    epsilon: f32,
-    weight_decay: Option<f32>,
-}
-
-impl PlainAdam {
-    fn build(self) -> burn::optim::Adam {
-        let mut c = AdamConfig::new().with_epsilon(self.epsilon);
-        if let Some(wd) = self.weight_decay {
-            c = c.with_weight_decay(Some(burn::optim::decay::WeightDecayConfig::new(wd)));
-        }
-        c.build()
-    }
 }
 
 impl FusedAdam {
     pub fn new(epsilon: f32, weight_decay: Option<f32>) -> Self {
-        FusedAdam { beta_1: 0.9, beta_2: 0.999, epsilon, weight_decay, plain: PlainAdam { epsilon, weight_decay } }
+        FusedAdam { beta_1: 0.9, beta_2: 0.999, epsilon, weight_decay }
+    }
+
+    /// Burn's Adam with the same settings, for tensors the fused step does not take.
+    fn plain(&self) -> burn::optim::Adam {
+        let mut c = AdamConfig::new().with_beta_1(self.beta_1).with_beta_2(self.beta_2).with_epsilon(self.epsilon);
+        if let Some(wd) = self.weight_decay {
+            c = c.with_weight_decay(Some(burn::optim::decay::WeightDecayConfig::new(wd)));
+        }
+        c.build()
     }
 }
 
@@ -99,8 +88,8 @@ impl Optimizer for FusedAdam {
         grad: Tensor<D>,
         state: Option<Self::State<D>>,
     ) -> (Tensor<D>, Option<Self::State<D>>) {
-        if !super::on_flex(&tensor.device()) {
-            return self.plain.build().step(lr, tensor, grad, state);
+        if !super::active(&tensor.device()) {
+            return self.plain().step(lr, tensor, grad, state);
         }
         let (m, v, time) = match state {
             Some(s) => (s.momentum.moment_1, s.momentum.moment_2, s.momentum.time + 1),

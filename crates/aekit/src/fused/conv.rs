@@ -261,10 +261,7 @@ fn applies(x: &Tensor<4>, weight: &Tensor<4>, groups: usize, dilation: [usize; 2
 /// # Shapes
 /// `x`: `[B, C, H, W]` → `[B, O, H', W']`
 pub fn conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
-    match conv2d_spec(conv, &x, false) {
-        Some(spec) => conv2d_fused(conv, x, spec),
-        None => conv.forward(x),
-    }
+    run(conv, x, false)
 }
 
 /// `relu(conv.forward(x))`, with the ReLU inside the fused kernels where they apply.
@@ -272,46 +269,7 @@ pub fn conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
 /// # Shapes
 /// `x`: `[B, C, H, W]` → `[B, O, H', W']`
 pub fn conv2d_relu(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
-    match conv2d_spec(conv, &x, true) {
-        Some(spec) => conv2d_fused(conv, x, spec),
-        None => relu(conv.forward(x)),
-    }
-}
-
-fn conv2d_fused(conv: &Conv2d, x: Tensor<4>, spec: ConvSpec) -> Tensor<4> {
-    let bias = conv.bias.as_ref().expect("conv2d_spec checked the bias").val();
-    Tensor::from_dispatch(<Dispatch as FlexConvKernels>::conv2d_fused(
-        x.into_dispatch(),
-        conv.weight.val().into_dispatch(),
-        bias.into_dispatch(),
-        spec,
-    ))
-}
-
-/// The fused kernels' settings for `conv` on `x`, or `None` where they do not apply.
-fn conv2d_spec(conv: &Conv2d, x: &Tensor<4>, relu: bool) -> Option<ConvSpec> {
-    conv.bias.as_ref()?;
-    if !applies(x, &conv.weight.val(), conv.groups, conv.dilation) {
-        return None;
-    }
-    let [_, _, h, w] = x.dims();
-    let [kh, kw] = conv.kernel_size;
-    let [sh, sw] = conv.stride;
-    let ((top, bottom), (left, right)) = match conv.padding {
-        PaddingConfig2d::Valid => ((0, 0), (0, 0)),
-        PaddingConfig2d::Same => (same_padding(kh, sh, h), same_padding(kw, sw, w)),
-        PaddingConfig2d::Explicit(t, l, b, r) => ((t, b), (l, r)),
-    };
-    if h + top + bottom < kh || w + left + right < kw || sh == 0 || sw == 0 {
-        return None; // Burn's own forward reports the error
-    }
-    Some(ConvSpec {
-        kernel: [kh, kw],
-        stride: [sh, sw],
-        pad: [top, left],
-        out: [(h + top + bottom - kh) / sh + 1, (w + left + right - kw) / sw + 1],
-        relu,
-    })
+    run(conv, x, true)
 }
 
 /// `conv.forward(x)` for a transposed convolution, through the fused kernels where they apply.
@@ -319,10 +277,7 @@ fn conv2d_spec(conv: &Conv2d, x: &Tensor<4>, relu: bool) -> Option<ConvSpec> {
 /// # Shapes
 /// `x`: `[B, C, H, W]` → `[B, O, H', W']`
 pub fn conv_transpose2d(conv: &ConvTranspose2d, x: Tensor<4>) -> Tensor<4> {
-    match conv_t_spec(conv, &x, false) {
-        Some(spec) => conv_t_fused(conv, x, spec),
-        None => conv.forward(x),
-    }
+    run(conv, x, false)
 }
 
 /// `relu(conv.forward(x))` for a transposed convolution, with the ReLU inside the fused kernels
@@ -331,39 +286,93 @@ pub fn conv_transpose2d(conv: &ConvTranspose2d, x: Tensor<4>) -> Tensor<4> {
 /// # Shapes
 /// `x`: `[B, C, H, W]` → `[B, O, H', W']`
 pub fn conv_transpose2d_relu(conv: &ConvTranspose2d, x: Tensor<4>) -> Tensor<4> {
-    match conv_t_spec(conv, &x, true) {
-        Some(spec) => conv_t_fused(conv, x, spec),
-        None => relu(conv.forward(x)),
+    run(conv, x, true)
+}
+
+/// What the wrappers need from Burn's two convolution modules.
+trait ConvModule {
+    const TRANSPOSED: bool;
+    /// The fused kernels' settings for `x`, or `None` where they do not apply.
+    fn spec(&self, x: &Tensor<4>, relu: bool) -> Option<ConvSpec>;
+    fn plain(&self, x: Tensor<4>) -> Tensor<4>;
+    fn weight(&self) -> Tensor<4>;
+    fn bias(&self) -> Option<Tensor<1>>;
+}
+
+fn run<M: ConvModule>(m: &M, x: Tensor<4>, relu_after: bool) -> Tensor<4> {
+    let (Some(spec), Some(bias)) = (m.spec(&x, relu_after), m.bias()) else {
+        let y = m.plain(x);
+        return if relu_after { relu(y) } else { y };
+    };
+    let (x, w, b) = (x.into_dispatch(), m.weight().into_dispatch(), bias.into_dispatch());
+    Tensor::from_dispatch(if M::TRANSPOSED {
+        <Dispatch as FlexConvKernels>::conv_transpose2d_fused(x, w, b, spec)
+    } else {
+        <Dispatch as FlexConvKernels>::conv2d_fused(x, w, b, spec)
+    })
+}
+
+impl ConvModule for Conv2d {
+    const TRANSPOSED: bool = false;
+
+    fn spec(&self, x: &Tensor<4>, relu: bool) -> Option<ConvSpec> {
+        if self.bias.is_none() || !applies(x, &self.weight.val(), self.groups, self.dilation) {
+            return None;
+        }
+        let [_, _, h, w] = x.dims();
+        let [kh, kw] = self.kernel_size;
+        let [sh, sw] = self.stride;
+        let ((top, bottom), (left, right)) = match self.padding {
+            PaddingConfig2d::Valid => ((0, 0), (0, 0)),
+            PaddingConfig2d::Same => (same_padding(kh, sh, h), same_padding(kw, sw, w)),
+            PaddingConfig2d::Explicit(t, l, b, r) => ((t, b), (l, r)),
+        };
+        if h + top + bottom < kh || w + left + right < kw || sh == 0 || sw == 0 {
+            return None; // Burn's own forward reports the error
+        }
+        let out = [(h + top + bottom - kh) / sh + 1, (w + left + right - kw) / sw + 1];
+        Some(ConvSpec { kernel: [kh, kw], stride: [sh, sw], pad: [top, left], out, relu })
+    }
+    fn plain(&self, x: Tensor<4>) -> Tensor<4> {
+        self.forward(x)
+    }
+    fn weight(&self) -> Tensor<4> {
+        self.weight.val()
+    }
+    fn bias(&self) -> Option<Tensor<1>> {
+        self.bias.as_ref().map(|b| b.val())
     }
 }
 
-fn conv_t_fused(conv: &ConvTranspose2d, x: Tensor<4>, spec: ConvSpec) -> Tensor<4> {
-    let bias = conv.bias.as_ref().expect("conv_t_spec checked the bias").val();
-    Tensor::from_dispatch(<Dispatch as FlexConvKernels>::conv_transpose2d_fused(
-        x.into_dispatch(),
-        conv.weight.val().into_dispatch(),
-        bias.into_dispatch(),
-        spec,
-    ))
-}
+impl ConvModule for ConvTranspose2d {
+    const TRANSPOSED: bool = true;
 
-/// The fused kernels' settings for the transposed convolution `conv` on `x`, or `None`.
-fn conv_t_spec(conv: &ConvTranspose2d, x: &Tensor<4>, relu: bool) -> Option<ConvSpec> {
-    conv.bias.as_ref()?;
-    if !applies(x, &conv.weight.val(), conv.groups, conv.dilation) {
-        return None;
+    fn spec(&self, x: &Tensor<4>, relu: bool) -> Option<ConvSpec> {
+        if self.bias.is_none() || !applies(x, &self.weight.val(), self.groups, self.dilation) {
+            return None;
+        }
+        let [_, _, h, w] = x.dims();
+        let [kh, kw] = self.kernel_size;
+        let [sh, sw] = self.stride;
+        let [ph, pw] = self.padding;
+        let [oh, ow] = self.padding_out;
+        if h == 0 || w == 0 {
+            return None;
+        }
+        let (full_h, full_w) = ((h - 1) * sh + kh + oh, (w - 1) * sw + kw + ow);
+        if full_h <= 2 * ph || full_w <= 2 * pw {
+            return None; // Burn's own forward reports the error
+        }
+        let out = [full_h - 2 * ph, full_w - 2 * pw];
+        Some(ConvSpec { kernel: [kh, kw], stride: [sh, sw], pad: [ph, pw], out, relu })
     }
-    let [_, _, h, w] = x.dims();
-    let [kh, kw] = conv.kernel_size;
-    let [sh, sw] = conv.stride;
-    let [ph, pw] = conv.padding;
-    let [oh, ow] = conv.padding_out;
-    if h == 0 || w == 0 {
-        return None;
+    fn plain(&self, x: Tensor<4>) -> Tensor<4> {
+        self.forward(x)
     }
-    let (full_h, full_w) = ((h - 1) * sh + kh + oh, (w - 1) * sw + kw + ow);
-    if full_h <= 2 * ph || full_w <= 2 * pw {
-        return None; // Burn's own forward reports the error
+    fn weight(&self) -> Tensor<4> {
+        self.weight.val()
     }
-    Some(ConvSpec { kernel: [kh, kw], stride: [sh, sw], pad: [ph, pw], out: [full_h - 2 * ph, full_w - 2 * pw], relu })
+    fn bias(&self) -> Option<Tensor<1>> {
+        self.bias.as_ref().map(|b| b.val())
+    }
 }

@@ -36,9 +36,13 @@ pub fn set_enabled(on: bool) {
     DISABLED.store(!on, Ordering::Relaxed);
 }
 
-/// Whether the fast paths are on.
+/// Whether the fast paths are on. `AEKIT_FUSED=0` in the environment turns them off for the
+/// whole process whatever the configuration says, so that any command (the demo, the test
+/// suite) can be timed both ways with one binary.
 pub fn enabled() -> bool {
-    !DISABLED.load(Ordering::Relaxed)
+    static ENV_OFF: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let env_off = *ENV_OFF.get_or_init(|| std::env::var("AEKIT_FUSED").is_ok_and(|v| v.trim() == "0"));
+    !env_off && !DISABLED.load(Ordering::Relaxed)
 }
 
 /// Whether `device` (autodiff or not) is the Flex CPU backend.
