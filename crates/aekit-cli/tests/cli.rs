@@ -1104,6 +1104,31 @@ fn features_with_a_validation_fraction_never_use_the_test_set() {
     assert!(!t.path().join("d/report.json").exists());
 }
 
+/// Issue 6's features: a conv bottleneck trained to undo random shifts and occluding blocks (the
+/// denoise task's shift:PIXELS and block:SIZE corruptions) on real digits; its code feeds
+/// `features`, and malformed sizes are exit 2.
+#[test]
+fn conv_bottleneck_learns_from_shifted_and_occluded_digits() {
+    let t = tempfile::tempdir().unwrap();
+    let o = aekit(t.path(), &train_args(&["--model", "conv", "--channels", "4,8", "--latent", "8", "--task", "denoise", "--noise", "shift:3,block:6", "--epochs", "2", "--out", "run"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let cfg = report(&t.path().join("run/config.json"));
+    assert_eq!(cfg["task"]["noise"], serde_json::json!([{"kind": "shift", "pixels": 3}, {"kind": "block", "size": 6}]));
+    let m = metrics_values(&t.path().join("run/metrics.csv"));
+    let loss = |l: &str| l.split(',').nth(1).unwrap().parse::<f64>().unwrap();
+    assert!(loss(&m[2]) < loss(&m[1]), "training loss falls: {m:?}");
+    let o = aekit(t.path(), &["features", "--run", "run", "--data", "mnist-embedded", "--test-samples", "300", "--labels-per-class", "10", "--draws", "1", "--latent-only", "--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = report(&t.path().join("run/features/report.json"));
+    assert_eq!(r["latent_dim"].as_u64(), Some(8));
+    // Well above chance (10%) even after 2 epochs of a tiny model on 1000 images (about 45%).
+    assert!(r["rows"][1]["accuracy_mean"].as_f64().unwrap() > 0.3, "{r}");
+    for bad in ["shift:1.5", "block:-2"] {
+        let o = aekit(t.path(), &train_args(&["--model", "conv", "--latent", "8", "--task", "denoise", "--noise", bad, "--out", "x"]));
+        assert_bad_input(&o, "noise", &["whole number of pixels"]);
+    }
+}
+
 #[test]
 fn features_without_labels_or_with_too_many_per_class_are_exit_2() {
     let t = tempfile::tempdir().unwrap();
