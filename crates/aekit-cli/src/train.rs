@@ -50,7 +50,8 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = TaskArg::Reconstruct)]
     pub task: TaskArg,
     /// denoise: corruptions applied in order, drawn afresh every epoch: gaussian:SIGMA (clipped
-    /// to [0, 1]), salt-pepper:RATE, mask:RATE, comma-separated.
+    /// to [0, 1]), salt-pepper:RATE, mask:RATE, block:SIZE (one zeroed square), shift:PIXELS (random
+    /// translation by up to PIXELS each way), comma-separated.
     #[arg(long, default_value = "gaussian:0.5")]
     pub noise: String,
     /// superres: the scale factor (2, 3 or 4).

@@ -1067,6 +1067,68 @@ fn features_of_a_small_run_beat_chance_and_the_report_has_every_row() {
     assert!((all_labels["latent"] - all_labels["pca"]).abs() < 0.05, "{all_labels:?}");
 }
 
+/// `--val-fraction` judges settings without the test set: the accuracies are measured on a seeded
+/// part of the training set that PCA and the classifiers did not see, whatever the test set is.
+#[test]
+fn features_with_a_validation_fraction_never_use_the_test_set() {
+    let t = tempfile::tempdir().unwrap();
+    let o = aekit(t.path(), &["train", "--model", "linear", "--latent", "16", "--epochs", "5", "--lr", "0.005", "--data", "mnist-embedded", "--out", "run", "--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // A 5-sample test set: were it used, n_test would be 5.
+    let args = ["features", "--run", "run", "--data", "mnist-embedded", "--test-samples", "5", "--labels-per-class", "10", "--draws", "1", "--val-fraction", "0.25"];
+    let o = aekit(t.path(), &[&args[..], &["--out", "a"]].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("held-out 25% of the training set"), "{}", String::from_utf8_lossy(&o.stdout));
+    let r = report(&t.path().join("a/report.json"));
+    assert_eq!((r["n_train"].as_u64(), r["n_test"].as_u64()), (Some(3000), Some(1000)));
+    assert!(r["evaluated_on"].as_str().unwrap().contains("test set is not used"), "{}", r["evaluated_on"]);
+    for row in r["rows"].as_array().unwrap() {
+        assert!(row["accuracy_mean"].as_f64().unwrap() > 0.5, "{row}");
+    }
+    // Seeded: the same command gives the same figures; another seed holds out other samples.
+    let o = aekit(t.path(), &[&args[..], &["--out", "b"]].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let accs = |r: &serde_json::Value| -> Vec<serde_json::Value> { r["rows"].as_array().unwrap().iter().map(|row| row["accuracies"].clone()).collect() };
+    assert_eq!(accs(&report(&t.path().join("b/report.json"))), accs(&r));
+    let o = aekit(t.path(), &[&args[..], &["--out", "c", "--seed", "1"]].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_ne!(report(&t.path().join("c/report.json"))["rows"][2]["accuracies"], r["rows"][2]["accuracies"]);
+    // --latent-only: the latent rows alone, the same figures.
+    let o = aekit(t.path(), &[&args[..], &["--out", "e", "--latent-only"]].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let e = report(&t.path().join("e/report.json"));
+    assert_eq!(e["rows"].as_array().unwrap().len(), 2, "{e}");
+    assert_eq!(accs(&e)[..], accs(&r)[..2]);
+    let o = aekit(t.path(), &["features", "--run", "run", "--data", "mnist-embedded", "--val-fraction", "1.5", "--out", "d", "--quiet"]);
+    assert_bad_input(&o, "val-fraction", &["1.5"]);
+    assert!(!t.path().join("d/report.json").exists());
+}
+
+/// Issue 6's features: a conv bottleneck trained to undo random shifts and occluding blocks (the
+/// denoise task's shift:PIXELS and block:SIZE corruptions) on real digits; its code feeds
+/// `features`, and malformed sizes are exit 2.
+#[test]
+fn conv_bottleneck_learns_from_shifted_and_occluded_digits() {
+    let t = tempfile::tempdir().unwrap();
+    let o = aekit(t.path(), &train_args(&["--model", "conv", "--channels", "4,8", "--latent", "8", "--task", "denoise", "--noise", "shift:3,block:6", "--epochs", "2", "--out", "run"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let cfg = report(&t.path().join("run/config.json"));
+    assert_eq!(cfg["task"]["noise"], serde_json::json!([{"kind": "shift", "pixels": 3}, {"kind": "block", "size": 6}]));
+    let m = metrics_values(&t.path().join("run/metrics.csv"));
+    let loss = |l: &str| l.split(',').nth(1).unwrap().parse::<f64>().unwrap();
+    assert!(loss(&m[2]) < loss(&m[1]), "training loss falls: {m:?}");
+    let o = aekit(t.path(), &["features", "--run", "run", "--data", "mnist-embedded", "--test-samples", "300", "--labels-per-class", "10", "--draws", "1", "--latent-only", "--quiet"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = report(&t.path().join("run/features/report.json"));
+    assert_eq!(r["latent_dim"].as_u64(), Some(8));
+    // Well above chance (10%) even after 2 epochs of a tiny model on 1000 images (about 45%).
+    assert!(r["rows"][1]["accuracy_mean"].as_f64().unwrap() > 0.3, "{r}");
+    for bad in ["shift:1.5", "block:-2"] {
+        let o = aekit(t.path(), &train_args(&["--model", "conv", "--latent", "8", "--task", "denoise", "--noise", bad, "--out", "x"]));
+        assert_bad_input(&o, "noise", &["whole number of pixels"]);
+    }
+}
+
 #[test]
 fn features_without_labels_or_with_too_many_per_class_are_exit_2() {
     let t = tempfile::tempdir().unwrap();

@@ -26,10 +26,16 @@ pub enum Corruption {
     SaltPepper { rate: f64 },
     /// Each pixel (all channels) is set to 0 with probability `rate` (dropout of pixels).
     Mask { rate: f64 },
+    /// One `size` x `size` square at a uniformly drawn position inside the image (all channels)
+    /// is set to 0 (occlusion, as Cutout).
+    Block { size: usize },
+    /// The image is translated by (dx, dy), each uniform in [-pixels, pixels], the pixels shifted
+    /// in set to 0.
+    Shift { pixels: usize },
 }
 
 impl Corruption {
-    /// Parses `gaussian:0.5`, `salt-pepper:0.1` or `mask:0.3`.
+    /// Parses `gaussian:0.5`, `salt-pepper:0.1`, `mask:0.3`, `block:10` or `shift:2`.
     pub fn parse(spec: &str) -> Result<Self> {
         let bad = |msg: String| Error::arg("noise", format!("{spec:?}: {msg}"));
         let (kind, value) = spec
@@ -40,7 +46,13 @@ impl Corruption {
             "gaussian" => Corruption::Gaussian { sigma: v },
             "salt-pepper" | "salt_pepper" | "sp" => Corruption::SaltPepper { rate: v },
             "mask" | "dropout" => Corruption::Mask { rate: v },
-            k => return Err(bad(format!("unknown corruption {k:?}: expected gaussian, salt-pepper or mask"))),
+            "block" | "shift" => {
+                if !(v >= 0.0 && v.fract() == 0.0 && v <= 4096.0) {
+                    return Err(bad(format!("{value:?}: expected a whole number of pixels")));
+                }
+                if kind.trim() == "block" { Corruption::Block { size: v as usize } } else { Corruption::Shift { pixels: v as usize } }
+            }
+            k => return Err(bad(format!("unknown corruption {k:?}: expected gaussian, salt-pepper, mask, block or shift"))),
         };
         c.validate()?;
         Ok(c)
@@ -73,11 +85,15 @@ impl Corruption {
             Corruption::Gaussian { sigma } => format!("gaussian:{sigma}"),
             Corruption::SaltPepper { rate } => format!("salt-pepper:{rate}"),
             Corruption::Mask { rate } => format!("mask:{rate}"),
+            Corruption::Block { size } => format!("block:{size}"),
+            Corruption::Shift { pixels } => format!("shift:{pixels}"),
         }
     }
 
-    /// Corrupts one image `[C, H, W]` in place; `plane` = H·W.
-    pub fn apply(&self, img: &mut [f32], plane: usize, rng: &mut impl Rng) {
+    /// Corrupts one image `[C, H, W]` in place.
+    pub fn apply(&self, img: &mut [f32], h: usize, w: usize, rng: &mut impl Rng) {
+        let plane = h * w;
+        let channels = img.len() / plane.max(1);
         match *self {
             Corruption::Gaussian { sigma } => {
                 for v in img.iter_mut() {
@@ -92,11 +108,37 @@ impl Corruption {
                 }
             }
             Corruption::Mask { rate } => {
-                let channels = img.len() / plane.max(1);
                 for i in 0..plane {
                     if rng.random::<f64>() < rate {
                         for c in 0..channels {
                             img[c * plane + i] = 0.0;
+                        }
+                    }
+                }
+            }
+            Corruption::Block { size } => {
+                let (bh, bw) = (size.min(h), size.min(w));
+                let (y0, x0) = (rng.random_range(0..=h - bh), rng.random_range(0..=w - bw));
+                for c in 0..channels {
+                    for y in y0..y0 + bh {
+                        img[c * plane + y * w + x0..c * plane + y * w + x0 + bw].fill(0.0);
+                    }
+                }
+            }
+            Corruption::Shift { pixels } => {
+                let k = pixels as i64;
+                let (dy, dx) = (rng.random_range(-k..=k) as isize, rng.random_range(-k..=k) as isize);
+                if (dy, dx) == (0, 0) {
+                    return;
+                }
+                let src = img.to_vec();
+                for c in 0..channels {
+                    for y in 0..h as isize {
+                        for x in 0..w as isize {
+                            let (sy, sx) = (y - dy, x - dx);
+                            let inside = (0..h as isize).contains(&sy) && (0..w as isize).contains(&sx);
+                            img[c * plane + (y as usize) * w + x as usize] =
+                                if inside { src[c * plane + (sy as usize) * w + sx as usize] } else { 0.0 };
                         }
                     }
                 }
@@ -106,10 +148,10 @@ impl Corruption {
 }
 
 /// Applies `list` in order to every image of a batch `[B, C, H, W]` (flat), drawing from `rng`.
-pub fn corrupt(batch: &mut [f32], plane: usize, per_image: usize, list: &[Corruption], rng: &mut impl Rng) {
+pub fn corrupt(batch: &mut [f32], h: usize, w: usize, per_image: usize, list: &[Corruption], rng: &mut impl Rng) {
     for img in batch.chunks_exact_mut(per_image) {
         for c in list {
-            c.apply(img, plane, rng);
+            c.apply(img, h, w, rng);
         }
     }
 }
@@ -252,7 +294,7 @@ mod tests {
         let clean = vec![0.5f32; 2 * 100];
         let run = |seed| {
             let mut x = clean.clone();
-            corrupt(&mut x, 100, 100, &list, &mut crate::rng::stream(seed, 3));
+            corrupt(&mut x, 10, 10, 100, &list, &mut crate::rng::stream(seed, 3));
             x
         };
         assert_eq!(run(1), run(1));
@@ -263,13 +305,55 @@ mod tests {
     #[test]
     fn gaussian_noise_has_the_requested_spread_and_masking_its_rate() {
         let mut x = vec![0.5f32; 100_000];
-        Corruption::Gaussian { sigma: 0.1 }.apply(&mut x, 100_000, &mut crate::rng::stream(0, 0));
+        Corruption::Gaussian { sigma: 0.1 }.apply(&mut x, 1, 100_000, &mut crate::rng::stream(0, 0));
         let sd = (x.iter().map(|v| ((v - 0.5) as f64).powi(2)).sum::<f64>() / x.len() as f64).sqrt();
         assert!((sd - 0.1).abs() < 0.002, "{sd}");
         let mut y = vec![1.0f32; 100_000];
-        Corruption::Mask { rate: 0.3 }.apply(&mut y, 100_000, &mut crate::rng::stream(0, 0));
+        Corruption::Mask { rate: 0.3 }.apply(&mut y, 1, 100_000, &mut crate::rng::stream(0, 0));
         let zeros = y.iter().filter(|&&v| v == 0.0).count() as f64 / 1e5;
         assert!((zeros - 0.3).abs() < 0.01, "{zeros}");
+    }
+
+    #[test]
+    fn blocks_zero_one_square_and_shifts_translate() {
+        assert_eq!(Corruption::parse("block:10").unwrap(), Corruption::Block { size: 10 });
+        assert_eq!(Corruption::parse("shift:2").unwrap().spec(), "shift:2");
+        assert!(Corruption::parse("block:2.5").is_err() && Corruption::parse("shift:-1").is_err());
+        // Two channels of 6x5 ones: a 3-square block zeroes 9 pixels of each channel, in a 3x3
+        // square (same place in both channels).
+        let mut rng = crate::rng::stream(4, 0);
+        for _ in 0..20 {
+            let mut x = vec![1.0f32; 2 * 30];
+            Corruption::Block { size: 3 }.apply(&mut x, 6, 5, &mut rng);
+            let zeros: Vec<usize> = (0..30).filter(|&i| x[i] == 0.0).collect();
+            assert_eq!(zeros.len(), 9, "{x:?}");
+            assert_eq!(zeros, (30..60).filter(|&i| x[i] == 0.0).map(|i| i - 30).collect::<Vec<_>>());
+            let (ys, xs): (Vec<usize>, Vec<usize>) = zeros.iter().map(|&i| (i / 5, i % 5)).unzip();
+            assert_eq!((ys.iter().max().unwrap() - ys.iter().min().unwrap(), xs.iter().max().unwrap() - xs.iter().min().unwrap()), (2, 2));
+        }
+        // A block larger than the image clears it.
+        let mut x = vec![1.0f32; 12];
+        Corruption::Block { size: 9 }.apply(&mut x, 3, 4, &mut rng);
+        assert!(x.iter().all(|&v| v == 0.0));
+        // Shifts move a single bright pixel by at most 2 in each direction, and over many draws
+        // by every offset in [-2, 2]^2; values are only moved, never changed.
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..500 {
+            let mut x = vec![0.0f32; 9 * 9];
+            x[4 * 9 + 4] = 0.75;
+            Corruption::Shift { pixels: 2 }.apply(&mut x, 9, 9, &mut rng);
+            let moved: Vec<usize> = (0..81).filter(|&i| x[i] != 0.0).collect();
+            assert_eq!(moved.len(), 1);
+            assert_eq!(x[moved[0]], 0.75);
+            seen.insert((moved[0] / 9) as isize * 10 + (moved[0] % 9) as isize - 44);
+        }
+        assert_eq!(seen.len(), 25, "{seen:?}");
+        // Shifted-out pixels are lost and zeros come in: an all-ones image loses whole rows/columns.
+        let mut x = vec![1.0f32; 16];
+        let mut r = crate::rng::stream(0, 0);
+        Corruption::Shift { pixels: 1 }.apply(&mut x, 4, 4, &mut r);
+        let ones = x.iter().filter(|&&v| v == 1.0).count();
+        assert!([16, 12, 9].contains(&ones), "{x:?}");
     }
 
     #[test]

@@ -43,9 +43,8 @@ impl DenoiseTask {
     /// `clean`: `[B, C·H·W]` → `[B, C·H·W]`
     pub fn degrade(&self, clean: &[f32], shape: SampleShape, rng: &mut impl rand::Rng) -> Vec<f32> {
         let dims = shape.dims();
-        let plane = dims[1..].iter().product();
         let mut x = clean.to_vec();
-        corrupt(&mut x, plane, shape.len(), &self.noise, rng);
+        corrupt(&mut x, dims[1], dims[2], shape.len(), &self.noise, rng);
         x
     }
 
