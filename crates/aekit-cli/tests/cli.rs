@@ -472,6 +472,13 @@ fn demo_writes_index_with_every_figure() {
     let r = report(&t.path().join("demo/pca/report.json"));
     assert_eq!(r["n_train"].as_u64(), Some(4000));
     assert_eq!(r["n_test"].as_u64(), Some(1000));
+    // The features section's codes (a shift-denoising conv autoencoder) must beat PCA-32 with all
+    // labels, as they do on full MNIST (measured on the embedded subset: 91.5% against 87.8%).
+    let f = report(&t.path().join("demo/features/report.json"));
+    let all = |name: &str| {
+        f["rows"].as_array().unwrap().iter().find(|r| r["features"] == name && r["labels_per_class"].is_null()).unwrap()["accuracy_mean"].as_f64().unwrap()
+    };
+    assert!(all("latent") > all("pca") + 0.01, "codes {} vs PCA {}", all("latent"), all("pca"));
 }
 
 // ---------- autoencoders ----------

@@ -23,7 +23,7 @@ pub struct Summary {
     pub index: std::path::PathBuf,
     pub pca: pca_compression::Report,
     pub autoencoders: Vec<TrainReport>,
-    /// Logistic regression on the dense autoencoder's codes, PCA features and pixels.
+    /// Logistic regression on a shift-denoising conv autoencoder's codes, PCA features and pixels.
     pub features: features::Report,
 }
 
@@ -46,31 +46,14 @@ pub fn run(out: &Path, device: &burn::prelude::Device, observer: &mut dyn Observ
     sections.push(pca_compression::html_section(&pca, "pca"));
 
     let mut runs = Vec::new();
-    let mut dense = None;
     for (model, train) in demo_models(split.train.shape()) {
         let dir = format!("autoencoders/{}", model.name());
         let data = serde_json::json!({ "data": "mnist-embedded" });
-        let (trained, report) = reconstruct::run(&model, &train, &split, &data, device, &out.join(&dir), observer)?;
-        if matches!(model, ModelConfig::Dense(_)) {
-            dense = Some(Trained { model: trained, config: model.clone() });
-        }
+        let (_, report) = reconstruct::run(&model, &train, &split, &data, device, &out.join(&dir), observer)?;
         runs.push((report, dir));
     }
     sections.push(reconstruct::html_section(&runs));
-    // The dense autoencoder's 32-d codes as features for a linear classifier.
-    let dense = dense.ok_or_else(|| crate::Error::Numerical("the demo trains no dense autoencoder".into()))?;
-    let features = features::run(&dense, &split, device, &features::Options::default(), &out.join("features"))?;
-    let mut section = features::html_section(&features);
-    let all = |name: &str| features.rows.iter().find(|r| r.features == name && r.labels_per_class.is_none()).map(|r| r.accuracy_mean);
-    if let (Some(z), Some(p)) = (all("latent"), all("pca")) {
-        let verdict = if z < p { "falls short of" } else { "beats" };
-        section.blocks.push(crate::viz::html::Block::Text(format!(
-            "With all labels the code {verdict} PCA here ({:.1}% against {:.1}%). This dense model trains for seconds on \
-             4,000 images; BENCHMARKS.md has the full-MNIST comparison of 32-d codes with PCA-32 and raw pixels.",
-            100.0 * z,
-            100.0 * p
-        )));
-    }
+    let (features, section) = features_section(&split, device, out, observer)?;
     sections.push(section);
     sections.push(vae_section(&split, device, out, observer)?);
     sections.push(restore_section(&split, device, out, observer)?);
@@ -84,6 +67,30 @@ pub fn run(out: &Path, device: &burn::prelude::Device, observer: &mut dyn Observ
         &sections,
     )?;
     Ok(Summary { index, pca, autoencoders: runs.into_iter().map(|(r, _)| r).collect(), features })
+}
+
+/// Latent codes as features for a linear classifier: a conv autoencoder with a 32-d bottleneck,
+/// trained to map randomly shifted digits back to the centred ones. That is the setting that
+/// reaches 97.8% on full MNIST (BENCHMARKS.md); plain reconstruction stays near 93%.
+fn features_section(split: &crate::data::Split, device: &burn::prelude::Device, out: &Path, observer: &mut dyn Observer) -> Result<(features::Report, Section)> {
+    use crate::data::degrade::Corruption;
+    use crate::tasks::{denoise::DenoiseTask, task::Task};
+    let config = ModelConfig::Conv(ConvAeConfig::new(split.train.shape()).with_latent(Some(32)));
+    let task = Task::Denoise(DenoiseTask::new(vec![Corruption::Shift { pixels: 5 }])?);
+    let data = serde_json::json!({ "data": "mnist-embedded" });
+    let train = TrainConfig::new().with_epochs(15);
+    let (model, _) = crate::train::train_task(&config, &train, &task, split, &data, device, &out.join("features_model"), observer)?;
+    let report = features::run(&Trained { model, config }, split, device, &features::Options::default(), &out.join("features"))?;
+    let mut section = features::html_section(&report);
+    let all = |name: &str| report.rows.iter().find(|r| r.features == name && r.labels_per_class.is_none()).map(|r| 100.0 * r.accuracy_mean);
+    if let (Some(z), Some(p), Some(x)) = (all("latent"), all("pca"), all("raw")) {
+        section.blocks.push(Block::Text(format!(
+            "The codes come from a conv autoencoder with a 32-d bottleneck, trained for 15 epochs to undo random shifts of up \
+             to 5 pixels (input: a shifted digit, target: the centred one). With all labels: {z:.1}% against {p:.1}% for \
+             PCA-32 and {x:.1}% for the raw pixels. On full MNIST the same setting gives 97.8% (BENCHMARKS.md)."
+        )));
+    }
+    Ok((report, section))
 }
 
 /// The VAE section: the PyTorch example's model (10 epochs on the embedded images), its samples

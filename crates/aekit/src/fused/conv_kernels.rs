@@ -34,12 +34,16 @@ fn scratch(n: usize) -> Vec<f32> {
     v
 }
 
+/// Buffers larger than this (in values, 64 MiB) are freed rather than kept: one call on a large
+/// image must not pin its memory for the rest of the process.
+const POOL_MAX: usize = 16 << 20;
+
 /// Returns buffers to this thread's pool.
 fn recycle<const N: usize>(bufs: [Vec<f32>; N]) {
     POOL.with(|p| {
         let mut p = p.borrow_mut();
         for b in bufs {
-            if b.capacity() > 0 && p.len() < 8 {
+            if b.capacity() > 0 && b.capacity() <= POOL_MAX && p.len() < 8 {
                 p.push(b);
             }
         }
