@@ -292,15 +292,19 @@ pub fn conv_transpose2d_relu(conv: &ConvTranspose2d, x: Tensor<4>) -> Tensor<4> 
 /// What the wrappers need from Burn's two convolution modules.
 trait ConvModule {
     const TRANSPOSED: bool;
-    /// The fused kernels' settings for `x`, or `None` where they do not apply.
+    /// The fused kernels' geometry for `x`, or `None` where Burn's own forward must report an
+    /// error.
     fn spec(&self, x: &Tensor<4>, relu: bool) -> Option<ConvSpec>;
+    fn groups_dilation(&self) -> (usize, [usize; 2]);
     fn plain(&self, x: Tensor<4>) -> Tensor<4>;
     fn weight(&self) -> Tensor<4>;
     fn bias(&self) -> Option<Tensor<1>>;
 }
 
 fn run<M: ConvModule>(m: &M, x: Tensor<4>, relu_after: bool) -> Tensor<4> {
-    let (Some(spec), Some(bias)) = (m.spec(&x, relu_after), m.bias()) else {
+    let (groups, dilation) = m.groups_dilation();
+    let fast = m.bias().filter(|_| applies(&x, &m.weight(), groups, dilation));
+    let (Some(bias), Some(spec)) = (fast, m.spec(&x, relu_after)) else {
         let y = m.plain(x);
         return if relu_after { relu(y) } else { y };
     };
@@ -312,13 +316,28 @@ fn run<M: ConvModule>(m: &M, x: Tensor<4>, relu_after: bool) -> Tensor<4> {
     })
 }
 
+/// The accessors both modules spell the same way (Burn gives them the same field names).
+macro_rules! same_fields {
+    () => {
+        fn plain(&self, x: Tensor<4>) -> Tensor<4> {
+            self.forward(x)
+        }
+        fn weight(&self) -> Tensor<4> {
+            self.weight.val()
+        }
+        fn bias(&self) -> Option<Tensor<1>> {
+            self.bias.as_ref().map(|b| b.val())
+        }
+        fn groups_dilation(&self) -> (usize, [usize; 2]) {
+            (self.groups, self.dilation)
+        }
+    };
+}
+
 impl ConvModule for Conv2d {
     const TRANSPOSED: bool = false;
 
     fn spec(&self, x: &Tensor<4>, relu: bool) -> Option<ConvSpec> {
-        if self.bias.is_none() || !applies(x, &self.weight.val(), self.groups, self.dilation) {
-            return None;
-        }
         let [_, _, h, w] = x.dims();
         let [kh, kw] = self.kernel_size;
         let [sh, sw] = self.stride;
@@ -333,24 +352,13 @@ impl ConvModule for Conv2d {
         let out = [(h + top + bottom - kh) / sh + 1, (w + left + right - kw) / sw + 1];
         Some(ConvSpec { kernel: [kh, kw], stride: [sh, sw], pad: [top, left], out, relu })
     }
-    fn plain(&self, x: Tensor<4>) -> Tensor<4> {
-        self.forward(x)
-    }
-    fn weight(&self) -> Tensor<4> {
-        self.weight.val()
-    }
-    fn bias(&self) -> Option<Tensor<1>> {
-        self.bias.as_ref().map(|b| b.val())
-    }
+    same_fields!();
 }
 
 impl ConvModule for ConvTranspose2d {
     const TRANSPOSED: bool = true;
 
     fn spec(&self, x: &Tensor<4>, relu: bool) -> Option<ConvSpec> {
-        if self.bias.is_none() || !applies(x, &self.weight.val(), self.groups, self.dilation) {
-            return None;
-        }
         let [_, _, h, w] = x.dims();
         let [kh, kw] = self.kernel_size;
         let [sh, sw] = self.stride;
@@ -366,13 +374,5 @@ impl ConvModule for ConvTranspose2d {
         let out = [full_h - 2 * ph, full_w - 2 * pw];
         Some(ConvSpec { kernel: [kh, kw], stride: [sh, sw], pad: [ph, pw], out, relu })
     }
-    fn plain(&self, x: Tensor<4>) -> Tensor<4> {
-        self.forward(x)
-    }
-    fn weight(&self) -> Tensor<4> {
-        self.weight.val()
-    }
-    fn bias(&self) -> Option<Tensor<1>> {
-        self.bias.as_ref().map(|b| b.val())
-    }
+    same_fields!();
 }
