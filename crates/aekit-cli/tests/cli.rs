@@ -779,6 +779,32 @@ fn vae_with_2d_latent_draws_the_manifold_and_resumes_exactly() {
     assert_eq!(cfg["model"]["likelihood"]["kind"].as_str(), Some("gaussian"));
 }
 
+/// The fused CPU kernels (conv, transposed conv with ReLU, BCE, Adam) and the plain Burn
+/// operations (`AEKIT_FUSED=0`) train the same model from the same seed: same initial weights
+/// (Burn draws them lazily, in the order of first use) and the same losses up to summation order.
+#[test]
+fn fused_and_plain_paths_train_the_same_conv_model() {
+    let t = tempfile::tempdir().unwrap();
+    let mut losses = Vec::new();
+    for (fused, out) in [("1", "f"), ("0", "p")] {
+        let args = train_args(&["--model", "conv", "--latent", "8", "--loss", "bce", "--epochs", "2", "--out", out]);
+        let o = Command::new(env!("CARGO_BIN_EXE_aekit"))
+            .args(&args)
+            .current_dir(t.path())
+            .env_remove("AEKIT_DATA")
+            .env("AEKIT_CACHE", t.path().join("cache"))
+            .env("AEKIT_MIRROR", "http://127.0.0.1:9/")
+            .env("AEKIT_FUSED", fused)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        let r = report(&t.path().join(out).join("report.json"));
+        losses.push((r["epochs"][0]["train_loss"].as_f64().unwrap(), r["test_loss"].as_f64().unwrap()));
+    }
+    let ((a0, a1), (b0, b1)) = (losses[0], losses[1]);
+    assert!((a0 - b0).abs() < 1e-5 * b0 && (a1 - b1).abs() < 1e-4 * b1, "fused {:?} vs plain {:?}", losses[0], losses[1]);
+}
+
 #[test]
 fn conv_vae_trains_and_samples() {
     let t = tempfile::tempdir().unwrap();

@@ -302,13 +302,27 @@ trait ConvModule {
 }
 
 fn run<M: ConvModule>(m: &M, x: Tensor<4>, relu_after: bool) -> Tensor<4> {
-    let (groups, dilation) = m.groups_dilation();
-    let fast = m.bias().filter(|_| applies(&x, &m.weight(), groups, dilation));
-    let (Some(bias), Some(spec)) = (fast, m.spec(&x, relu_after)) else {
+    let plain = |x: Tensor<4>| {
         let y = m.plain(x);
-        return if relu_after { relu(y) } else { y };
+        if relu_after {
+            relu(y)
+        } else {
+            y
+        }
     };
-    let (x, w, b) = (x.into_dispatch(), m.weight().into_dispatch(), bias.into_dispatch());
+    if !active(&x.device()) {
+        return plain(x); // Burn's own path, parameters untouched before it
+    }
+    // Burn initializes parameters lazily, on their first `val()`, from the device's random
+    // stream: the weight must be touched before the bias, as Burn's own forward does, or a
+    // seed would give other initial weights than the plain path.
+    let weight = m.weight();
+    let (groups, dilation) = m.groups_dilation();
+    let fast = if applies(&x, &weight, groups, dilation) { m.bias() } else { None };
+    let (Some(bias), Some(spec)) = (fast, m.spec(&x, relu_after)) else {
+        return plain(x);
+    };
+    let (x, w, b) = (x.into_dispatch(), weight.into_dispatch(), bias.into_dispatch());
     Tensor::from_dispatch(if M::TRANSPOSED {
         <Dispatch as FlexConvKernels>::conv_transpose2d_fused(x, w, b, spec)
     } else {
