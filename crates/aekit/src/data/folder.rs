@@ -83,12 +83,7 @@ pub fn load_folder(root: &Path, opts: FolderOptions) -> Result<Dataset> {
 
     let mut images = Vec::with_capacity(files.len());
     for (p, _) in &files {
-        let img = image::ImageReader::open(p)
-            .map_err(|source| Error::Read { path: p.clone(), source })?
-            .with_guessed_format()
-            .map_err(|source| Error::Read { path: p.clone(), source })?
-            .decode()
-            .map_err(|e| Error::input(p, format!("cannot decode image: {e}")))?;
+        let img = open_image(p)?;
         let img = match opts.resize {
             Some((w, h)) if img.width() != w || img.height() != h => {
                 img.resize_exact(w, h, FilterType::CatmullRom)
@@ -141,4 +136,14 @@ pub(crate) fn push_planar(img: &DynamicImage, channels: usize, out: &mut Vec<f32
             out.extend(raw.iter().skip(c).step_by(3));
         }
     }
+}
+
+/// Opens and decodes one image file (format guessed from its bytes); errors name the file.
+pub(crate) fn open_image(p: &Path) -> Result<image::DynamicImage> {
+    image::ImageReader::open(p)
+        .map_err(|source| Error::Read { path: p.to_path_buf(), source })?
+        .with_guessed_format()
+        .map_err(|source| Error::Read { path: p.to_path_buf(), source })?
+        .decode()
+        .map_err(|e| Error::input(p, format!("cannot decode image: {e}")))
 }

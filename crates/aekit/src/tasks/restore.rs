@@ -351,12 +351,7 @@ pub fn restore_files(t: &Trained, task: &Task, apply: Apply, input: &Path, out: 
     let want = t.config.input_shape().dims()[0];
     let mut images = Vec::new();
     for p in &files {
-        let img = image::ImageReader::open(p)
-            .map_err(|source| Error::Read { path: p.clone(), source })?
-            .with_guessed_format()
-            .map_err(|source| Error::Read { path: p.clone(), source })?
-            .decode()
-            .map_err(|e| Error::input(p, format!("cannot decode image: {e}")))?;
+        let img = crate::data::folder::open_image(p)?;
         let c = if img.color().has_color() { 3 } else { 1 };
         if c != want {
             let kind = |c| if c == 1 { "grey (1-channel)" } else { "colour (3-channel)" };
