@@ -1,39 +1,69 @@
 #!/usr/bin/env bash
 # Training-speed benchmark of one aekit autoencoder on CPU vs PyTorch: the body of
-# bench/conv_ae/run.sh and bench/dense_ae/run.sh (see those for what is measured and the
-# environment variables).
+# bench/conv_ae/run.sh, bench/dense_ae/run.sh and bench/vae/run.sh (see those for what is
+# measured and the environment variables).
 #
-#   bash bench/common/ae_bench.sh conv|dense
+#   bash bench/common/ae_bench.sh conv|dense|vae
 #
-# MODEL's PyTorch side is bench/MODEL_ae/torch_MODEL_ae.py; the report is ae_report.py's.
+# MODEL's PyTorch side is bench/MODEL_ae/torch_MODEL_ae.py (vae: bench/vae/torch_vae.py, the
+# PyTorch VAE example); the report is ae_report.py's. Rounds alternate which tool runs first.
 set -euo pipefail
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 
 MODEL="${1:-}"
+BATCH=128
+LR=0.001
 case "$MODEL" in
-    conv) default_train_samples=20000 ;;
-    dense) default_train_samples=60000 ;;
-    *) echo "usage: bash bench/common/ae_bench.sh conv|dense" >&2; exit 2 ;;
+    conv|dense)
+        aekit_model="$MODEL"
+        torch_script="$REPO_ROOT/bench/${MODEL}_ae/torch_${MODEL}_ae.py"
+        torch_name=PyTorch
+        default_epochs=3 seed=0 gemm=0
+        if [[ "$MODEL" == conv ]]; then default_train_samples=20000; else default_train_samples=60000; fi
+        TRAIN_SAMPLES="${AEKIT_BENCH_TRAIN_SAMPLES:-$default_train_samples}"
+        # The same data size and optimizer settings for both tools.
+        size_args=(--train-samples "$TRAIN_SAMPLES" --batch-size "$BATCH" --lr "$LR")
+        ;;
+    vae)
+        # aekit's `vae-mnist` preset and the PyTorch example both default to batch 128,
+        # Adam lr 1e-3 and all 60000 training images: neither gets size arguments.
+        aekit_model=vae-mnist
+        torch_script="$REPO_ROOT/bench/vae/torch_vae.py"
+        torch_name="PyTorch VAE example"
+        default_epochs=10 seed=1 gemm=1
+        if [[ -n "${AEKIT_BENCH_TRAIN_SAMPLES:-}" ]]; then
+            echo "note: AEKIT_BENCH_TRAIN_SAMPLES is ignored by the VAE benchmark (all 60000 images, as the example)" >&2
+        fi
+        TRAIN_SAMPLES=60000
+        size_args=()
+        ;;
+    *) echo "usage: bash bench/common/ae_bench.sh conv|dense|vae" >&2; exit 2 ;;
 esac
-torch_script="$REPO_ROOT/bench/${MODEL}_ae/torch_${MODEL}_ae.py"
 
 AEKIT_DATA="${AEKIT_DATA:-../shared/data}"
 VENV="${AEKIT_TORCH_VENV:-$HOME/.cache/aekit-bench/torch-venv}"
-EPOCHS="${AEKIT_BENCH_EPOCHS:-3}"
+EPOCHS="${AEKIT_BENCH_EPOCHS:-$default_epochs}"
 THREADS="${AEKIT_BENCH_THREADS:-2}"
-TRAIN_SAMPLES="${AEKIT_BENCH_TRAIN_SAMPLES:-$default_train_samples}"
 ROUNDS="${AEKIT_BENCH_ROUNDS:-1}"
+TOOLS="${AEKIT_BENCH_TOOLS:-aekit pytorch}"
 AEKIT_BIN="${AEKIT_BIN:-target/release/aekit}"
-BATCH=128
-LR=0.001
 
-require_aekit_bin "$AEKIT_BIN"
+want() { [[ " $TOOLS " == *" $1 "* ]]; }
+for t in $TOOLS; do
+    case "$t" in aekit|pytorch) ;; *) echo "error: AEKIT_BENCH_TOOLS: unknown tool '$t' (aekit, pytorch)" >&2; exit 2 ;; esac
+done
+if ! want aekit && ! want pytorch; then
+    echo "error: AEKIT_BENCH_TOOLS names no tool (aekit, pytorch)" >&2
+    exit 2
+fi
+
+want aekit && require_aekit_bin "$AEKIT_BIN"
 require_mnist "$AEKIT_DATA" train-images-idx3-ubyte.gz t10k-images-idx3-ubyte.gz
 
 # Pin threads for everything started from here on.
 pin_threads "$THREADS"
 
-# One venv and one requirements file for both models.
+# One venv and one requirements file for all the models.
 ensure_venv "$VENV" "$REPO_ROOT/bench/conv_ae/requirements.txt" "PyTorch from PyPI, several GB"
 PY="$VENV/bin/python"
 REPORT="$BENCH_COMMON/ae_report.py"
@@ -42,19 +72,22 @@ bench_tmpdir "aekit-$MODEL-bench"
 tmp="$BENCH_TMP"
 results="$tmp/results.jsonl"
 : > "$results"
-cp "$AEKIT_BIN" "$tmp/aekit"
-aekit_sha="$(sha256sum "$tmp/aekit" | cut -c1-12)"
-aekit_version="$("$tmp/aekit" --version 2>/dev/null || echo unknown)"
+aekit_sha=none aekit_version="not run"
+if want aekit; then
+    cp "$AEKIT_BIN" "$tmp/aekit"
+    aekit_sha="$(sha256sum "$tmp/aekit" | cut -c1-12)"
+    aekit_version="$("$tmp/aekit" --version 2>/dev/null || echo unknown)"
+fi
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 run_aekit() {
     local round="$1" out="$tmp/aekit_${MODEL}_$1"
-    echo "round $round: aekit train --model $MODEL ($EPOCHS epochs)" >&2
+    echo "round $round: aekit train --model $aekit_model ($EPOCHS epochs)" >&2
     measure_begin
-    if ! "$tmp/aekit" train --model "$MODEL" --data mnist --data-dir "$AEKIT_DATA" \
-            --train-samples "$TRAIN_SAMPLES" --epochs "$EPOCHS" --batch-size "$BATCH" --lr "$LR" \
-            --seed 0 --out "$out" --quiet > "$tmp/aekit.log" 2>&1; then
-        echo "error: aekit train --model $MODEL failed (round $round):" >&2
+    if ! "$tmp/aekit" train --model "$aekit_model" --data mnist --data-dir "$AEKIT_DATA" \
+            ${size_args[@]+"${size_args[@]}"} --epochs "$EPOCHS" \
+            --seed "$seed" --out "$out" --quiet > "$tmp/aekit.log" 2>&1; then
+        echo "error: aekit train --model $aekit_model failed (round $round):" >&2
         cat "$tmp/aekit.log" >&2
         exit 1
     fi
@@ -65,15 +98,15 @@ run_aekit() {
             exit 1
         fi
     done
-    "$PY" "$REPORT" aekit "$MODEL" "$out" "$round" >> "$results"
+    "$PY" "$REPORT" aekit "$MODEL" "$out" "$round" | tee -a "$results" >&2
 }
 
 run_torch() {
     local round="$1"
-    echo "round $round: PyTorch ($EPOCHS epochs)" >&2
+    echo "round $round: $torch_name ($EPOCHS epochs)" >&2
     measure_begin
     if ! "$PY" "$torch_script" --data-dir "$AEKIT_DATA" --epochs "$EPOCHS" --threads "$THREADS" \
-            --train-samples "$TRAIN_SAMPLES" --batch-size "$BATCH" --lr "$LR" --seed 0 > "$tmp/torch.jsonl"; then
+            ${size_args[@]+"${size_args[@]}"} --seed "$seed" > "$tmp/torch.jsonl"; then
         echo "error: $(basename "$torch_script") failed (round $round)" >&2
         exit 1
     fi
@@ -82,9 +115,33 @@ run_torch() {
 }
 
 for round in $(seq 1 "$ROUNDS"); do
-    if (( round % 2 == 1 )); then run_aekit "$round"; run_torch "$round"
-    else run_torch "$round"; run_aekit "$round"; fi
+    if (( round % 2 == 1 )); then
+        if want aekit; then run_aekit "$round"; fi
+        if want pytorch; then run_torch "$round"; fi
+    else
+        if want pytorch; then run_torch "$round"; fi
+        if want aekit; then run_aekit "$round"; fi
+    fi
 done
+
+# --- the matrix-multiply ceiling (vae), measured now, with the same thread count ---
+# An epoch's GFLOP/s is set against it: the distance to the limit. aekit's is Burn Flex's
+# matmul (crates/aekit/examples/gemm_peak.rs, built by `cargo build --release --examples`);
+# PyTorch's is torch.mm (torch_ae.py gemm-peak). Both: median of 9 products of 1024 x 1024
+# f32 matrices.
+if (( gemm )); then
+    GEMM_BIN="${AEKIT_GEMM_BIN:-target/release/examples/gemm_peak}"
+    if want aekit; then
+        if [[ -x "$GEMM_BIN" ]]; then
+            "$GEMM_BIN" 1024 9 | tee -a "$results" >&2
+        else
+            echo "note: $GEMM_BIN missing (cargo build --release --examples); no aekit gemm peak" >&2
+        fi
+    fi
+    if want pytorch; then
+        "$PY" "$BENCH_COMMON/torch_ae.py" gemm-peak "$THREADS" | tee -a "$results" >&2
+    fi
+fi
 
 # --- report ---
 machine_info dirty

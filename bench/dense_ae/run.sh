@@ -20,13 +20,14 @@
 #   AEKIT_BENCH_THREADS        thread count for both tools    (default: 2)
 #   AEKIT_BENCH_TRAIN_SAMPLES  first N training images        (default: 60000, all)
 #   AEKIT_BENCH_ROUNDS         rounds; odd rounds run aekit first, even rounds PyTorch first (default: 1)
+#   AEKIT_BENCH_TOOLS          which tools to run             (default: "aekit pytorch"; e.g. "pytorch")
 #   AEKIT_BIN                  aekit binary                   (default: target/release/aekit)
 #
-# The work is done by bench/common/ae_bench.sh (shared by both models).
-# Needs a release build (cargo build --release); this script never builds. The binary is
-# copied to a temporary folder first, so a rebuild during the run does not change it.
-# The venv is shared with bench/conv_ae/run.sh and reinstalled only when
-# bench/conv_ae/requirements.txt (the one requirements file of both benchmarks) changes
-# (torch from PyPI: the CUDA wheel, ~5 GB).
+# The work is done by bench/common/ae_bench.sh (shared with bench/conv_ae and bench/vae).
+# Needs a release build (cargo build --release) unless AEKIT_BENCH_TOOLS leaves aekit out;
+# this script never builds. The binary is copied to a temporary folder first, so a rebuild
+# during the run does not change it. The venv is shared with bench/conv_ae/run.sh and
+# bench/vae/run.sh and reinstalled only when bench/conv_ae/requirements.txt (the one
+# requirements file of the three benchmarks) changes (torch from PyPI: the CUDA wheel, ~5 GB).
 set -euo pipefail
 exec bash "$(dirname "${BASH_SOURCE[0]}")/../common/ae_bench.sh" dense

@@ -28,11 +28,10 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
-import benchutil  # noqa: E402
 import torch_ae  # noqa: E402
 
 # Pin OpenMP/BLAS threads *before* torch is imported.
-ARGS = benchutil.parse_args(torch_ae.parser(__doc__, default_train_samples=60000))
+ARGS = torch_ae.parse_args(torch_ae.parser(__doc__, default_train_samples=60000))
 
 import torch  # noqa: E402
 from torch import nn  # noqa: E402

@@ -21,6 +21,9 @@ So with the same seed this draws the same batches and the same eps as the exampl
 
 Timed per epoch (train_seconds): the shuffle, batch gathering, forward, backward, Adam step
 and loss.item(); not data loading, not the test passes.
+The training loop, the timing and the JSON lines are bench/common/torch_ae.py's (shared with
+the conv and dense autoencoder benchmarks); this file gives it the example's model, loss,
+batches (the example's random stream) and per-epoch test passes.
 
 Figures, per sample in nats (the example's printed "Average loss" / "Test set loss"):
   train_loss          sum of the epoch's batch losses / 60000
@@ -43,36 +46,24 @@ the IDX files are read from DIR/mnist/.
 """
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
-import benchutil  # noqa: E402
+import torch_ae  # noqa: E402
 
 
 def make_parser():
-    p = benchutil.arg_parser(__doc__)
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=1e-3)
+    # No --train-samples: all 60000 training images, as the example.
+    p = torch_ae.parser(__doc__, epochs=10, seed=1)
     p.add_argument("--example-log", action="store_true",
                    help="also print the example's per-epoch lines to stderr")
     return p
 
 
-def check_args(args):
-    if args.epochs < 1 or args.threads < 1 or args.batch_size < 1:
-        sys.exit("torch_vae.py: --epochs, --threads and --batch-size must be positive")
-    return args
-
-
 # Pin OpenMP/BLAS threads *before* torch is imported.
-ARGS = check_args(benchutil.parse_args(make_parser()))
+ARGS = torch_ae.parse_args(make_parser())
 
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from torch import nn, optim  # noqa: E402
+from torch import nn  # noqa: E402
 from torch.nn import functional as F  # noqa: E402
 
 
@@ -140,93 +131,64 @@ def test_batches(x, batch_size):
         yield x[start:start + batch_size]
 
 
-def main(args):
-    torch.set_num_threads(args.threads)
-    try:
-        torch.set_num_interop_threads(args.threads)
-    except RuntimeError:
-        pass
-    x_train = torch.from_numpy(benchutil.load_mnist(args.data_dir, "train"))  # [60000, 784] in [0, 1]
-    x_test = torch.from_numpy(benchutil.load_mnist(args.data_dir, "t10k"))  # [10000, 784]
-    n_train, n_test = x_train.shape[0], x_test.shape[0]
+def batch_loss(output, data):
+    """loss_function of one training batch, from the model's output (recon, mu, logvar)."""
+    recon_batch, mu, logvar = output
+    return loss_function(recon_batch, data, mu, logvar)
 
-    benchutil.print_versions(
-        torch=torch.__version__,
-        numpy=np.__version__,
-        torch_threads=torch.get_num_threads(),
-        torch_interop_threads=torch.get_num_interop_threads(),
-        mkldnn=bool(torch.backends.mkldnn.is_available()),
-        mkl=bool(torch.backends.mkl.is_available()),
-        openmp=bool(torch.backends.openmp.is_available()),
-        cpu_capability=torch.backends.cpu.get_cpu_capability(),
-    )
 
-    # As the example: seed, then the model, then the optimizer (the loaders draw nothing here).
-    torch.manual_seed(args.seed)
-    model = VAE()
-    optimizer = optim.Adam(model.parameters(), lr=args.lr)
-
-    def train(epoch):
-        model.train()
-        train_loss = 0
-        t0 = time.perf_counter()
-        for data in train_batches(x_train, args.batch_size):
-            optimizer.zero_grad()
+def test(model, x_test, args):
+    """The example's test(): z sampled (eval mode does not change the model)."""
+    model.eval()
+    n_test = x_test.shape[0]
+    test_loss = rec = kl = 0
+    with torch.no_grad():
+        for data in test_batches(x_test, args.batch_size):
             recon_batch, mu, logvar = model(data)
-            loss = loss_function(recon_batch, data, mu, logvar)
-            loss.backward()
-            train_loss += loss.item()
-            optimizer.step()
-        seconds = time.perf_counter() - t0
-        train_loss /= n_train
+            b, k = loss_parts(recon_batch, data, mu, logvar)
+            test_loss += (b + k).item()
+            rec += b.item()
+            kl += k.item()
+    if args.example_log:
+        print('====> Test set loss: {:.4f}'.format(test_loss / n_test), file=sys.stderr, flush=True)
+    return test_loss / n_test, rec / n_test, kl / n_test
+
+
+def test_mean_z(model, x_test, args):
+    """The test loss with z = mu; draws nothing from the random stream."""
+    model.eval()
+    n_test = x_test.shape[0]
+    test_loss = rec = kl = 0
+    with torch.no_grad():
+        for start in range(0, n_test, args.batch_size):
+            data = x_test[start:start + args.batch_size]
+            mu, logvar = model.encode(data)
+            b, k = loss_parts(model.decode(mu), data, mu, logvar)
+            test_loss += (b + k).item()
+            rec += b.item()
+            kl += k.item()
+    return test_loss / n_test, rec / n_test, kl / n_test
+
+
+def main(args):
+    last = {}  # the last epoch's figures, for the "final" line
+
+    def epoch_end(model, x_test, epoch, train_loss):
+        """After the example's train(epoch): its test(), its sample, then the z = mu test."""
         if args.example_log:
             print('====> Epoch: {} Average loss: {:.4f}'.format(epoch, train_loss), file=sys.stderr, flush=True)
-        return seconds, train_loss
-
-    def test():
-        """The example's test(): z sampled (eval mode does not change the model)."""
-        model.eval()
-        test_loss = rec = kl = 0
-        with torch.no_grad():
-            for data in test_batches(x_test, args.batch_size):
-                recon_batch, mu, logvar = model(data)
-                b, k = loss_parts(recon_batch, data, mu, logvar)
-                test_loss += (b + k).item()
-                rec += b.item()
-                kl += k.item()
-        if args.example_log:
-            print('====> Test set loss: {:.4f}'.format(test_loss / n_test), file=sys.stderr, flush=True)
-        return test_loss / n_test, rec / n_test, kl / n_test
-
-    def test_mean_z():
-        """The test loss with z = mu; draws nothing from the random stream."""
-        model.eval()
-        test_loss = rec = kl = 0
-        with torch.no_grad():
-            for start in range(0, n_test, args.batch_size):
-                data = x_test[start:start + args.batch_size]
-                mu, logvar = model.encode(data)
-                b, k = loss_parts(model.decode(mu), data, mu, logvar)
-                test_loss += (b + k).item()
-                rec += b.item()
-                kl += k.item()
-        return test_loss / n_test, rec / n_test, kl / n_test
-
-    for epoch in range(1, args.epochs + 1):
-        seconds, train_loss = train(epoch)
-        test_loss, test_rec, test_kl = test()
+        test_loss, test_rec, test_kl = test(model, x_test, args)
         with torch.no_grad():
             model.decode(torch.randn(64, 20))  # the example's sample (saved as an image there)
-        mean_loss, mean_rec, _ = test_mean_z()
-        benchutil.print_json({"tool": "pytorch", "epoch": epoch, "train_seconds": seconds,
-                              "train_loss": train_loss, "test_loss": test_loss,
-                              "test_loss_mean_z": mean_loss})
+        mean_loss, mean_rec, _ = test_mean_z(model, x_test, args)
+        last.update(epochs=args.epochs, seed=args.seed, train_loss=train_loss, test_loss=test_loss,
+                    test_loss_mean_z=mean_loss, test_reconstruction=test_rec,
+                    test_reconstruction_mean_z=mean_rec, test_kl=test_kl)
+        return {"test_loss": test_loss, "test_loss_mean_z": mean_loss}
 
-    benchutil.print_json({"tool": "pytorch", "kind": "final", "epochs": args.epochs, "seed": args.seed,
-                          "train_loss": train_loss, "test_loss": test_loss, "test_loss_mean_z": mean_loss,
-                          "test_reconstruction": test_rec, "test_reconstruction_mean_z": mean_rec,
-                          "test_kl": test_kl, "n_train": int(n_train), "n_test": int(n_test)})
-    return 0
+    # The example's loss is summed over the batch; its "Average loss" divides by 60000.
+    return torch_ae.run(args, VAE, batch_loss, batches=train_batches, loss_is_sum=True,
+                        epoch_end=epoch_end, final=lambda model, x_test: last)
 
 
 if __name__ == "__main__":

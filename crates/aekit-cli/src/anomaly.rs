@@ -4,19 +4,15 @@
 use std::path::PathBuf;
 
 use aekit::data::SampleShape;
-use aekit::loss::Loss;
-use aekit::models::conv::ConvAeConfig;
-use aekit::models::conv_vae::ConvVaeConfig;
-use aekit::models::dense::DenseAeConfig;
-use aekit::models::vae::VaeConfig;
-use aekit::models::{ModelConfig, Output};
-use aekit::tasks::anomaly::{self, Detector, FitOptions, Input, Rule, ScoreKind};
+use aekit::models::ModelConfig;
+use aekit::apps::anomaly::{self, Detector, FitOptions, Input, Rule, ScoreKind};
 use aekit::train::TrainConfig;
 use anyhow::Result;
 
 use crate::codes::{RunArgs, SplitArg};
 use crate::common::DataArgs;
-use crate::train::{DeviceArg, Progress};
+use crate::common::{DeviceArg, Progress};
+use crate::model::ModelFlags;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
@@ -24,14 +20,6 @@ pub enum Command {
     Fit(FitArgs),
     /// Score data with a detector: scores.csv, report.json, ROC/PR curves, heat maps.
     Score(ScoreArgs),
-}
-
-#[derive(clap::ValueEnum, Clone, Copy, Debug)]
-pub enum ModelArg {
-    Dense,
-    Conv,
-    Vae,
-    ConvVae,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -45,17 +33,11 @@ pub enum ScoreArg {
 /// The model and training options `anomaly fit` and `bench one-class` share.
 #[derive(clap::Args, Debug)]
 pub struct ModelOpts {
-    #[arg(long, value_enum, default_value_t = ModelArg::Conv)]
-    pub model: ModelArg,
-    /// Latent size (dense, VAEs; a dense bottleneck for conv).
-    #[arg(long)]
-    pub latent: Option<usize>,
-    /// Dense hidden sizes, comma-separated.
-    #[arg(long, value_delimiter = ',')]
-    pub hidden: Option<Vec<usize>>,
-    /// Conv channels per stride-2 layer, comma-separated.
-    #[arg(long, value_delimiter = ',')]
-    pub channels: Option<Vec<usize>>,
+    /// The model (any of `aekit train`'s; tables get identity outputs and MSE).
+    #[arg(long, default_value = "conv", value_parser = crate::model::names())]
+    pub model: String,
+    #[command(flatten)]
+    pub flags: ModelFlags,
     /// Anomaly score (default: elbo for VAEs, mse otherwise).
     #[arg(long, value_enum)]
     pub score: Option<ScoreArg>,
@@ -75,55 +57,10 @@ pub struct ModelOpts {
 }
 
 impl ModelOpts {
-    /// The model for data of `input`: tables get identity outputs and MSE (standardized columns
-    /// are not in [0, 1]).
+    /// The model for data of `input` (the library's registry: tables get identity outputs and
+    /// MSE, VAEs refuse them).
     pub fn model_config(&self, input: SampleShape) -> Result<ModelConfig> {
-        let tabular = matches!(input, SampleShape::Tabular { .. });
-        Ok(match self.model {
-            ModelArg::Dense => {
-                let mut c = DenseAeConfig::new(input);
-                if let Some(h) = &self.hidden {
-                    c.hidden = h.clone();
-                }
-                c.latent = self.latent.unwrap_or(c.latent);
-                if tabular {
-                    c.output = Output::Identity;
-                    c.loss = Loss::Mse;
-                    c.latent_activation = false;
-                }
-                ModelConfig::Dense(c)
-            }
-            ModelArg::Conv => {
-                let mut c = ConvAeConfig::new(input);
-                if let Some(ch) = &self.channels {
-                    c.channels = ch.clone();
-                }
-                c.latent = self.latent;
-                ModelConfig::Conv(c)
-            }
-            ModelArg::Vae | ModelArg::ConvVae if tabular => {
-                return Err(anyhow::Error::new(aekit::Error::InvalidArgument {
-                    name: "model",
-                    msg: "the VAEs model pixels in [0, 1]; for CSV tables use --model dense (columns are standardized)".into(),
-                }))
-            }
-            ModelArg::Vae => {
-                let mut c = VaeConfig::new(input);
-                if let Some(h) = &self.hidden {
-                    c.hidden = h.clone();
-                }
-                c.latent = self.latent.unwrap_or(c.latent);
-                ModelConfig::Vae(c)
-            }
-            ModelArg::ConvVae => {
-                let mut c = ConvVaeConfig::new(input);
-                if let Some(ch) = &self.channels {
-                    c.channels = ch.clone();
-                }
-                c.latent = self.latent.unwrap_or(c.latent);
-                ModelConfig::ConvVae(c)
-            }
-        })
+        Ok(self.flags.build(&self.model, input, None)?)
     }
 
     pub fn train_config(&self) -> TrainConfig {
@@ -211,8 +148,8 @@ fn fit(a: FitArgs) -> Result<()> {
         label_column: a.data.label_column.clone(),
         seed: m.seed,
     };
-    let data = serde_json::json!({ "data": a.data.name()?, "args": a.data });
-    let r = anomaly::fit(&model_cfg, &m.train_config(), &split, &data, &opts, &device, &a.out, &mut Progress::new(m.quiet))?;
+    let request = aekit::train::TrainRequest::new(model_cfg, m.train_config()).with_data(a.data.describe()?);
+    let r = anomaly::fit(&request, &split, &opts, &device, &a.out, &mut Progress::new(m.quiet))?;
     if !m.quiet {
         println!("{} trained on {} normal samples; score: {}", r.model, r.n_train, r.score);
         println!("threshold {:.6} (the {:.3} quantile of the training scores)", r.threshold, 1.0 - r.contamination);

@@ -2,13 +2,13 @@
 
 use std::path::PathBuf;
 
-use aekit::tasks::one_class::{self, DEEP_SVDD};
+use aekit::apps::one_class::{self, DEEP_SVDD};
 use aekit::train::Observer;
 use anyhow::Result;
 
 use crate::anomaly::ModelOpts;
 use crate::common::DataArgs;
-use crate::train::Progress;
+use crate::common::Progress;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
@@ -42,7 +42,6 @@ fn one_class_run(a: OneClassArgs) -> Result<()> {
     let split = a.data.load(m.seed, m.quiet)?;
     let model_cfg = m.model_config(split.train.shape())?;
     let digits = a.digits.clone().unwrap_or_else(|| (0..10).collect());
-    let data = serde_json::json!({ "data": a.data.name()?, "args": a.data });
     let quiet = m.quiet;
     let mut observer = |d: u32| -> Box<dyn Observer> {
         if !quiet {
@@ -50,7 +49,9 @@ fn one_class_run(a: OneClassArgs) -> Result<()> {
         }
         Box::new(Progress::new(quiet))
     };
-    let r = one_class::run(&model_cfg, &m.train_config(), m.score_kind(), &split, &digits, &data, &device, &a.out, &mut observer)?;
+    let request = aekit::train::TrainRequest::new(model_cfg, m.train_config()).with_data(a.data.describe()?);
+    let bench = one_class::OneClass { request, score: m.score_kind(), digits };
+    let r = one_class::run(&bench, &split, &device, &a.out, &mut observer)?;
     if !quiet {
         println!("{:>5} {:>10} {:>10} {:>16}", "digit", "AUROC %", "AP %", "Deep SVDD AUROC");
         for d in &r.digits {

@@ -2,11 +2,12 @@
 
 use std::path::PathBuf;
 
-use aekit::tasks::codes::{self, Trained};
+use aekit::apps::codes;
+use aekit::train::run::Run;
 use anyhow::Result;
 
 use crate::common::DataArgs;
-use crate::train::DeviceArg;
+use crate::common::DeviceArg;
 
 /// The options every command that uses a trained run shares.
 #[derive(clap::Args, Debug)]
@@ -23,9 +24,9 @@ pub struct RunArgs {
 
 impl RunArgs {
     /// The device, and the run's model loaded onto it.
-    pub fn open(&self) -> Result<(aekit::device::Device, Trained)> {
+    pub fn open(&self) -> Result<(aekit::device::Device, Run)> {
         let device = self.device.backend().device()?;
-        let t = Trained::load(&self.run, &device)?;
+        let t = Run::open(&self.run, &device)?;
         Ok((device, t))
     }
 }

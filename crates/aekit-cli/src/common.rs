@@ -1,8 +1,10 @@
-//! Options shared by subcommands: where data comes from, and the download progress bar.
+//! Options shared by subcommands: where data comes from, the device, and the progress bars.
 
 use std::path::PathBuf;
 
 use aekit::data::{self, DataSource, FolderOptions, LoadOptions, Locations, Split};
+use aekit::device::Backend;
+use aekit::train::{EpochEnd, Observer};
 use anyhow::Result;
 
 /// Saved in a run's `config.json` (field `data`), so `--resume` can load the same data again.
@@ -55,6 +57,12 @@ impl DataArgs {
     /// The `--data` value, which every command but `train --resume` requires.
     pub fn name(&self) -> Result<&str> {
         self.data.as_deref().ok_or_else(|| anyhow::Error::new(aekit::Error::InvalidArgument { name: "data", msg: "--data is required".into() }))
+    }
+
+    /// What a run's `config.json` records of the data (field `data`): the name, and these
+    /// options, so `--resume` can load the same data again.
+    pub fn describe(&self) -> Result<serde_json::Value> {
+        Ok(serde_json::json!({ "data": self.name()?, "args": self }))
     }
 
     /// Loads the data, printing where it came from unless `quiet`.
@@ -131,5 +139,68 @@ impl data::Progress for Bar {
         if let Some(b) = self.bar.take() {
             b.finish();
         }
+    }
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum DeviceArg {
+    Cpu,
+    Wgpu,
+    Cuda,
+}
+
+impl DeviceArg {
+    pub fn backend(self) -> Backend {
+        match self {
+            DeviceArg::Cpu => Backend::Cpu,
+            DeviceArg::Wgpu => Backend::Wgpu,
+            DeviceArg::Cuda => Backend::Cuda,
+        }
+    }
+}
+
+/// One progress bar per epoch and a summary line after it.
+pub struct Progress {
+    quiet: bool,
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl Progress {
+    pub fn new(quiet: bool) -> Self {
+        Progress { quiet, bar: None }
+    }
+}
+
+impl Observer for Progress {
+    fn epoch_start(&mut self, epoch: usize, epochs: usize, samples: usize) {
+        if self.quiet {
+            return;
+        }
+        let bar = indicatif::ProgressBar::new(samples as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("epoch {prefix} {bar:30} {pos}/{len} {per_sec} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar.set_prefix(format!("{epoch}/{epochs}"));
+        self.bar = Some(bar);
+    }
+    fn batch(&mut self, done: usize, running: f64) {
+        if let Some(b) = &self.bar {
+            b.set_position(done as u64);
+            b.set_message(format!("loss {running:.5}"));
+        }
+    }
+    fn epoch_end(&mut self, end: &EpochEnd<'_>) -> aekit::Result<()> {
+        let s = end.stats();
+        if let Some(b) = self.bar.take() {
+            b.finish_and_clear();
+        }
+        if !self.quiet {
+            eprintln!(
+                "epoch {:>3}: train loss {:.5}, validation loss {:.5}, validation MSE/pixel {:.5}, {:.1} s",
+                s.epoch, s.train_loss, s.val_loss, s.val_mse, s.seconds
+            );
+        }
+        Ok(())
     }
 }

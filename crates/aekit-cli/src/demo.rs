@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
-use crate::train::{DeviceArg, Progress};
+use crate::common::{DeviceArg, Progress};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {

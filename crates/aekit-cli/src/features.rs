@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use aekit::classify::LogisticParams;
-use aekit::tasks::features::{self, Options};
+use aekit::apps::features::{self, Options};
 use anyhow::Result;
 
 use crate::codes::RunArgs;

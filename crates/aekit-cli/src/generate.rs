@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use aekit::tasks::generate;
+use aekit::apps::generate;
 use anyhow::Result;
 
 use crate::codes::{RunArgs, SplitArg};
@@ -23,28 +23,6 @@ pub struct SampleArgs {
     pub temperature: f64,
 }
 
-#[derive(clap::Args, Debug)]
-pub struct EvalArgs {
-    #[command(flatten)]
-    pub on: RunArgs,
-    #[command(flatten)]
-    pub data: DataArgs,
-    #[arg(long, value_enum, default_value_t = SplitArg::Test)]
-    pub split: SplitArg,
-    /// Also estimate the negative log-likelihood with the importance-weighted bound.
-    #[arg(long)]
-    pub nll: bool,
-    /// Samples per image for --nll (Burda et al. use 5000).
-    #[arg(long, default_value_t = 5000)]
-    pub importance_samples: usize,
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// Write the figures as JSON here too (for denoise/superres runs: a folder for report.json
-    /// and comparison.png, default RUN/eval).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-}
-
 pub fn sample(a: SampleArgs) -> Result<()> {
     let (device, t) = a.on.open()?;
     let vae = generate::as_vae(&t.model)?;
@@ -54,50 +32,9 @@ pub fn sample(a: SampleArgs) -> Result<()> {
     let x = generate::sample(vae, a.n, a.temperature, a.seed, &device);
     aekit::io::create_dir(&a.out)?;
     let title = format!("{} samples from the prior, temperature {}", a.n, a.temperature);
-    generate::write_samples(&x, t.config.input_shape(), &title, &a.out, "samples.png", true)?;
+    generate::write_samples(&x, t.config().input_shape(), &title, &a.out, "samples.png", true)?;
     if !a.on.quiet {
         println!("wrote {} samples to {}", a.n, a.out.display());
-    }
-    Ok(())
-}
-
-pub fn eval(a: EvalArgs) -> Result<()> {
-    let task = aekit::train::run::read_task(&a.on.run)?;
-    if task.is_restoration() {
-        return crate::restore::eval(a, task);
-    }
-    let (device, t) = a.on.open()?;
-    let vae = generate::as_vae(&t.model)?;
-    let ds = a.split.pick(a.data.load(0, a.on.quiet)?);
-    t.config.check_data(ds.shape())?;
-    let e = generate::elbo(vae, &ds, &device);
-    println!("{} samples, per-sample values in nats:", ds.len());
-    println!("  -ELBO, z sampled:       {:.3}  (reconstruction {:.3} + KL {:.3})", e.loss, e.reconstruction, e.kl);
-    println!("  -ELBO, z = posterior mean: {:.3}", e.loss_mean_z);
-    let mut json = serde_json::json!({
-        "n": ds.len(),
-        "test_loss": e.loss,
-        "test_loss_mean_z": e.loss_mean_z,
-        "test_reconstruction": e.reconstruction,
-        "test_kl": e.kl,
-        "units": "nats per sample; test_loss = -ELBO with z sampled once per image",
-    });
-    if a.nll {
-        let bar = (!a.on.quiet).then(|| indicatif::ProgressBar::new(ds.len() as u64));
-        let (nll, _) = generate::iwae_nll(vae, &ds, a.importance_samples, a.seed, &device, |done| {
-            if let Some(b) = &bar {
-                b.set_position(done as u64);
-            }
-        })?;
-        if let Some(b) = bar {
-            b.finish_and_clear();
-        }
-        println!("  -log p(x), importance-weighted bound with K = {}: {:.3}", a.importance_samples, nll);
-        json["test_nll_iwae"] = serde_json::json!(nll);
-        json["importance_samples"] = serde_json::json!(a.importance_samples);
-    }
-    if let Some(out) = &a.out {
-        aekit::io::write_json(out, &json)?;
     }
     Ok(())
 }
@@ -150,10 +87,10 @@ pub fn interpolate(a: InterpolateArgs) -> Result<()> {
     let (device, t) = a.on.open()?;
     let vae = generate::as_vae(&t.model)?;
     let ds = a.split.pick(a.data.load(0, a.on.quiet)?);
-    t.config.check_data(ds.shape())?;
+    t.config().check_data(ds.shape())?;
     let x = generate::interpolate(vae, &ds, a.from, a.to, a.steps, &device)?;
     aekit::io::create_dir(&a.out)?;
-    let shape = t.config.input_shape();
+    let shape = t.config().input_shape();
     let mut g = aekit::viz::grid::Grid::new(shape, 2)?.title(format!("from sample {} to sample {} in latent space", a.from, a.to));
     g.row(Some("inputs".into()), [ds.sample(a.from), ds.sample(a.to)]);
     g.row(Some("decoded".into()), x.chunks_exact(shape.len()));
@@ -169,7 +106,7 @@ pub fn manifold(a: ManifoldArgs) -> Result<()> {
     let vae = generate::as_vae(&t.model)?;
     let x = generate::manifold(vae, a.n, &device)?;
     aekit::io::create_dir(&a.out)?;
-    let shape = t.config.input_shape();
+    let shape = t.config().input_shape();
     let mut g = aekit::viz::grid::Grid::new(shape, 1)?.title("the learned manifold: decoded z = (inverse normal CDF of an even grid)");
     for row in x.chunks(a.n * shape.len()) {
         g.row(None, row.chunks_exact(shape.len()));
@@ -185,7 +122,7 @@ pub fn latent_map(a: LatentMapArgs) -> Result<()> {
     let (device, t) = a.on.open()?;
     let vae = generate::as_vae(&t.model)?;
     let ds = a.split.pick(a.data.load(0, a.on.quiet)?);
-    t.config.check_data(ds.shape())?;
+    t.config().check_data(ds.shape())?;
     let (pts, what) = generate::latent_points(vae, &ds, &device)?;
     aekit::io::create_dir(&a.out)?;
     let path = a.out.join("latent_map.png");

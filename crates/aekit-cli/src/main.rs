@@ -7,9 +7,11 @@ mod codes;
 mod common;
 mod config;
 mod demo;
+mod eval;
 mod features;
 mod generate;
 mod info;
+mod model;
 mod pca;
 mod restore;
 mod train;
@@ -46,7 +48,7 @@ enum Command {
     Sample(generate::SampleArgs),
     /// Evaluate a VAE (test -ELBO and its parts, optionally the importance-weighted NLL) or a
     /// denoise/superres run (PSNR and SSIM against baselines, report.json, comparison.png).
-    Eval(generate::EvalArgs),
+    Eval(eval::EvalArgs),
     /// Decode the line between two encoded images (VAE).
     Interpolate(generate::InterpolateArgs),
     /// Decode a grid over a 2-D latent space (VAE with --latent 2).
@@ -88,7 +90,7 @@ fn main() {
         Command::Encode(a) => codes::encode(a),
         Command::Decode(a) => codes::decode(a),
         Command::Sample(a) => generate::sample(a),
-        Command::Eval(a) => generate::eval(a),
+        Command::Eval(a) => eval::run(a),
         Command::Interpolate(a) => generate::interpolate(a),
         Command::Manifold(a) => generate::manifold(a),
         Command::LatentMap(a) => generate::latent_map(a),

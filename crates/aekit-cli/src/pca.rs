@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use aekit::pca::Solver;
-use aekit::tasks::pca_compression::{self, Options};
+use aekit::apps::pca_compression::{self, Options};
 use anyhow::Result;
 
 use crate::common::DataArgs;

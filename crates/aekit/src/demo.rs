@@ -11,11 +11,11 @@ use crate::models::dense::DenseAeConfig;
 use crate::models::linear::LinearAeConfig;
 use crate::models::vae::VaeConfig;
 use crate::models::ModelConfig;
-use crate::tasks::generate;
+use crate::apps::{features, generate, pca_compression, reconstruct, train_run};
+use crate::train::objective::{Denoise, Objective, Superres};
+use crate::train::run::Run;
+use crate::train::{Observer, TrainConfig, TrainReport, TrainRequest};
 use crate::viz::html::Block;
-use crate::tasks::codes::Trained;
-use crate::tasks::{features, pca_compression, reconstruct};
-use crate::train::{Observer, TrainConfig, TrainReport};
 use crate::viz::html::{write_report, Section};
 
 /// What the demo produced.
@@ -25,6 +25,11 @@ pub struct Summary {
     pub autoencoders: Vec<TrainReport>,
     /// Logistic regression on a shift-denoising conv autoencoder's codes, PCA features and pixels.
     pub features: features::Report,
+}
+
+/// Where the demo's data come from, as saved in each run's `config.json`.
+fn embedded() -> serde_json::Value {
+    serde_json::json!({ "data": "mnist-embedded" })
 }
 
 /// The demo's models: small enough to train in seconds on two cores.
@@ -48,8 +53,8 @@ pub fn run(out: &Path, device: &burn::prelude::Device, observer: &mut dyn Observ
     let mut runs = Vec::new();
     for (model, train) in demo_models(split.train.shape()) {
         let dir = format!("autoencoders/{}", model.name());
-        let data = serde_json::json!({ "data": "mnist-embedded" });
-        let (_, report) = reconstruct::run(&model, &train, &split, &data, device, &out.join(&dir), observer)?;
+        let request = TrainRequest::new(model, train).with_data(embedded());
+        let report = train_run(&request, &split, device, &out.join(&dir), observer)?.report;
         runs.push((report, dir));
     }
     sections.push(reconstruct::html_section(&runs));
@@ -57,7 +62,7 @@ pub fn run(out: &Path, device: &burn::prelude::Device, observer: &mut dyn Observ
     sections.push(section);
     sections.push(vae_section(&split, device, out, observer)?);
     sections.push(restore_section(&split, device, out, observer)?);
-    sections.push(crate::tasks::anomaly::demo_section(&split, 1, device, out, observer)?);
+    sections.push(crate::apps::anomaly::demo_section(&split, 1, device, out, observer)?);
 
     let index = out.join("index.html");
     write_report(
@@ -74,13 +79,13 @@ pub fn run(out: &Path, device: &burn::prelude::Device, observer: &mut dyn Observ
 /// reaches 97.8% on full MNIST (BENCHMARKS.md); plain reconstruction stays near 93%.
 fn features_section(split: &crate::data::Split, device: &burn::prelude::Device, out: &Path, observer: &mut dyn Observer) -> Result<(features::Report, Section)> {
     use crate::data::degrade::Corruption;
-    use crate::tasks::{denoise::DenoiseTask, task::Task};
     let config = ModelConfig::Conv(ConvAeConfig::new(split.train.shape()).with_latent(Some(32)));
-    let task = Task::Denoise(DenoiseTask::new(vec![Corruption::Shift { pixels: 5 }])?);
-    let data = serde_json::json!({ "data": "mnist-embedded" });
-    let train = TrainConfig::new().with_epochs(15);
-    let (model, _) = crate::train::train_task(&config, &train, &task, split, &data, device, &out.join("features_model"), observer)?;
-    let report = features::run(&Trained { model, config }, split, device, &features::Options::default(), &out.join("features"))?;
+    let request = TrainRequest::new(config, TrainConfig::new().with_epochs(15))
+        .with_objective(Objective::Denoise(Denoise::new(vec![Corruption::Shift { pixels: 5 }])?))
+        .with_data(embedded());
+    let dir = out.join("features_model");
+    let fitted = crate::train::run::train(&request, split, device, &dir, observer)?;
+    let report = features::run(&Run::from_fitted(request, fitted.model, &dir), split, device, &features::Options::default(), &out.join("features"))?;
     let mut section = features::html_section(&report);
     let all = |name: &str| report.rows.iter().find(|r| r.features == name && r.labels_per_class.is_none()).map(|r| 100.0 * r.accuracy_mean);
     if let (Some(z), Some(p), Some(x)) = (all("latent"), all("pca"), all("raw")) {
@@ -97,9 +102,9 @@ fn features_section(split: &crate::data::Split, device: &burn::prelude::Device, 
 /// and an interpolation; a 2-D-latent VAE for the manifold and the latent map.
 fn vae_section(split: &crate::data::Split, device: &burn::prelude::Device, out: &Path, observer: &mut dyn Observer) -> Result<Section> {
     let shape = split.train.shape();
-    let data = serde_json::json!({ "data": "mnist-embedded" });
     let dir = out.join("vae");
-    let (model, report) = reconstruct::run(&ModelConfig::Vae(VaeConfig::mnist_preset(shape)), &TrainConfig::new().with_epochs(10), split, &data, device, &dir, observer)?;
+    let request = TrainRequest::new(ModelConfig::Vae(VaeConfig::mnist_preset(shape)), TrainConfig::new().with_epochs(10)).with_data(embedded());
+    let crate::train::Fitted { model, report } = train_run(&request, split, device, &dir, observer)?;
     let vae = generate::as_vae(&model)?;
     let x = generate::sample(vae, 64, 1.0, 0, device);
     generate::write_samples(&x, shape, "64 samples from the prior", &dir, "samples.png", false)?;
@@ -111,7 +116,8 @@ fn vae_section(split: &crate::data::Split, device: &burn::prelude::Device, out: 
 
     let dir2 = out.join("vae2d");
     let cfg2 = VaeConfig::new(shape).with_hidden(vec![256]).with_latent(2);
-    let (model2, _) = reconstruct::run(&ModelConfig::Vae(cfg2), &TrainConfig::new().with_epochs(15), split, &data, device, &dir2, observer)?;
+    let request2 = TrainRequest::new(ModelConfig::Vae(cfg2), TrainConfig::new().with_epochs(15)).with_data(embedded());
+    let model2 = train_run(&request2, split, device, &dir2, observer)?.model;
     let vae2 = generate::as_vae(&model2)?;
     let m = generate::manifold(vae2, 20, device)?;
     let mut g = crate::viz::grid::Grid::new(shape, 1)?.title("2-D latent space: decoded inverse-CDF grid");
@@ -148,22 +154,21 @@ fn vae_section(split: &crate::data::Split, device: &burn::prelude::Device, out: 
 fn restore_section(split: &crate::data::Split, device: &burn::prelude::Device, out: &Path, observer: &mut dyn Observer) -> Result<Section> {
     use crate::data::degrade::{Corruption, Downscale};
     use crate::models::restore::RestoreNetConfig;
-    use crate::tasks::restore::RestoreReport;
-    use crate::tasks::task::Task;
-    use crate::tasks::{denoise::DenoiseTask, restore, superres::SuperresTask};
+    use crate::apps::restore::RestoreReport;
     let shape = split.train.shape();
-    let data = serde_json::json!({ "data": "mnist-embedded" });
     let dn_model = ModelConfig::Restore(RestoreNetConfig { channels: vec![16, 16], ..RestoreNetConfig::dae(shape) });
-    let dn_task = Task::Denoise(DenoiseTask::new(vec![Corruption::Gaussian { sigma: 0.5 }])?);
+    let dn_task = Objective::Denoise(Denoise::new(vec![Corruption::Gaussian { sigma: 0.5 }])?);
     let sr_model = ModelConfig::Restore(RestoreNetConfig { channels: vec![32, 16], ..RestoreNetConfig::subpixel(shape, 2) });
-    let sr_task = Task::Superres(SuperresTask::for_model(2, Downscale::Area, &sr_model)?);
+    let sr_task = Objective::Superres(Superres::for_model(2, Downscale::Area, &sr_model)?);
     let mut blocks = vec![Block::Text(
         "Restoration: the input is a degraded test image, the target the original. PSNR in dB for pixels in [0, 1] and \
          SSIM (Wang et al., 11x11 Gaussian window, sigma 1.5) are means over the embedded test images."
             .into(),
     )];
     for (dir, model, task, epochs) in [("denoise", dn_model, dn_task, 5), ("superres", sr_model, sr_task, 8)] {
-        let (_, report) = restore::run(&model, &TrainConfig::new().with_epochs(epochs), &task, split, &data, device, &out.join(dir), observer)?;
+        let name = model.name();
+        let request = TrainRequest::new(model, TrainConfig::new().with_epochs(epochs)).with_objective(task.clone()).with_data(embedded());
+        let report = train_run(&request, split, device, &out.join(dir), observer)?.report;
         let r: RestoreReport = report
             .extra
             .as_ref()
@@ -171,7 +176,7 @@ fn restore_section(split: &crate::data::Split, device: &burn::prelude::Device, o
             .ok_or_else(|| crate::Error::Numerical("the restoration report is missing".into()))?;
         let mut rows = vec![vec!["degraded input".to_string(), format!("{:.2}", r.psnr_degraded), format!("{:.3}", r.ssim_degraded)]];
         rows.extend(r.baselines.iter().map(|b| vec![b.name.clone(), format!("{:.2}", b.psnr), format!("{:.3}", b.ssim)]));
-        rows.push(vec![format!("{} model, {epochs} epochs", model.name()), format!("{:.2}", r.psnr_model), format!("{:.3}", r.ssim_model)]);
+        rows.push(vec![format!("{name} model, {epochs} epochs"), format!("{:.2}", r.psnr_model), format!("{:.3}", r.ssim_model)]);
         blocks.push(Block::Text(format!("{}.", r.task)));
         blocks.push(Block::Table { header: ["method", "PSNR (dB)", "SSIM"].map(String::from).to_vec(), rows });
         blocks.push(Block::Figure { src: format!("{dir}/eval/comparison.png"), caption: format!("{}: clean, degraded, best baseline, restored.", task.name()) });

@@ -28,7 +28,7 @@ pub mod models;
 pub mod metrics;
 pub mod pca;
 pub mod rng;
-pub mod tasks;
+pub mod apps;
 pub mod train;
 pub mod viz;
 

@@ -26,6 +26,19 @@ impl Loss {
     }
 }
 
+/// How the optimizer's objective combines a batch's per-sample losses.
+///
+/// With Adam the two differ only through epsilon (and weight decay): summing scales the
+/// gradients by the batch size, so epsilon weighs `batch_size` times less. PyTorch's VAE example
+/// sums (`reduction='sum'`); `vae-mnist` does the same so it takes the very same steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reduction {
+    #[default]
+    Mean,
+    Sum,
+}
+
 /// Mean squared error per value.
 ///
 /// # Shapes

@@ -104,3 +104,13 @@ pub fn load(src: &DataSource, opts: &LoadOptions, progress: &mut dyn Progress) -
         DataSource::Idx(p) => single(idx::load_images(p, None)?, p),
     }
 }
+
+/// Uploads rows `idx` of `ds` as a `[B, P]` tensor: how every batch reaches a model.
+pub fn batch_tensor(ds: &Dataset, idx: &[usize], device: &burn::prelude::Device) -> burn::prelude::Tensor<2> {
+    let p = ds.sample_len();
+    let mut buf = Vec::with_capacity(idx.len() * p);
+    for &i in idx {
+        buf.extend_from_slice(ds.sample(i));
+    }
+    burn::prelude::Tensor::from_data(burn::prelude::TensorData::new(buf, [idx.len(), p]), device)
+}

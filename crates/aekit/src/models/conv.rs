@@ -6,7 +6,7 @@ use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfi
 use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
 
-use super::{check_loss_output, Activation, Autoencoder, Output};
+use super::{ModelSpec, check_loss_output, Activation, Autoencoder, Output};
 use crate::data::SampleShape;
 use crate::error::{Error, Result};
 use crate::fused;
@@ -31,14 +31,6 @@ pub struct ConvAeConfig {
 }
 
 impl ConvAeConfig {
-    pub fn validate(&self) -> Result<()> {
-        validate_stack("conv", self.input, &self.channels)?;
-        if self.latent == Some(0) {
-            return Err(Error::arg("latent", "0: expected a positive size"));
-        }
-        check_loss_output(self.loss, self.output)
-    }
-
     pub fn init(&self, device: &Device) -> ConvAe {
         let stack = ConvStack::new(self.input, &self.channels, self.activation, device);
         let flat = stack.flat_features();
@@ -49,6 +41,22 @@ impl ConvAeConfig {
             output: self.output,
             loss: self.loss,
         }
+    }
+}
+
+impl ModelSpec for ConvAeConfig {
+    fn name(&self) -> &'static str {
+        "conv"
+    }
+    fn input_shape(&self) -> SampleShape {
+        self.input
+    }
+    fn validate(&self) -> Result<()> {
+        validate_stack("conv", self.input, &self.channels)?;
+        if self.latent == Some(0) {
+            return Err(Error::arg("latent", "0: expected a positive size"));
+        }
+        check_loss_output(self.loss, self.output)
     }
 }
 
@@ -189,4 +197,9 @@ impl Autoencoder for ConvAe {
     fn loss_kind(&self) -> Loss {
         self.loss
     }
+}
+
+/// `--model conv`.
+pub fn from_options(input: SampleShape, o: &super::ModelOptions) -> Result<super::ModelConfig> {
+    Ok(super::ModelConfig::Conv(o.conv(ConvAeConfig::new(input))))
 }

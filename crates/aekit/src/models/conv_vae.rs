@@ -7,7 +7,7 @@ use burn::prelude::*;
 
 use super::conv::{validate_stack, ConvStack};
 use super::vae::{validate_vae, GaussianHead, Likelihood, Variational};
-use super::{Activation, Autoencoder, Output};
+use super::{ModelSpec, Activation, Autoencoder, Output};
 use crate::data::SampleShape;
 use crate::error::Result;
 use crate::loss::Loss;
@@ -29,11 +29,6 @@ pub struct ConvVaeConfig {
 }
 
 impl ConvVaeConfig {
-    pub fn validate(&self) -> Result<()> {
-        validate_stack("conv-vae", self.input, &self.channels)?;
-        validate_vae(self.latent, self.beta, self.likelihood)
-    }
-
     pub fn init(&self, device: &Device) -> ConvVae {
         let stack = ConvStack::new(self.input, &self.channels, self.activation, device);
         let flat = stack.flat_features();
@@ -42,6 +37,22 @@ impl ConvVaeConfig {
             from_latent: LinearConfig::new(self.latent, flat).init(device),
             stack,
         }
+    }
+}
+
+impl ModelSpec for ConvVaeConfig {
+    fn name(&self) -> &'static str {
+        "conv-vae"
+    }
+    fn input_shape(&self) -> SampleShape {
+        self.input
+    }
+    fn validate(&self) -> Result<()> {
+        validate_stack("conv-vae", self.input, &self.channels)?;
+        validate_vae(self.latent, self.beta, self.likelihood)
+    }
+    fn is_variational(&self) -> bool {
+        true
     }
 }
 
@@ -83,4 +94,13 @@ impl Autoencoder for ConvVae {
     fn loss_description(&self) -> String {
         self.describe_objective()
     }
+    fn as_variational(&self) -> Option<&dyn Variational> {
+        Some(self)
+    }
+}
+
+/// `--model conv-vae`.
+pub fn from_options(input: SampleShape, o: &super::ModelOptions) -> Result<super::ModelConfig> {
+    super::registry::images_only("conv-vae", input)?;
+    Ok(super::ModelConfig::ConvVae(o.conv_vae(ConvVaeConfig::new(input))))
 }

@@ -3,7 +3,7 @@
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 
-use super::{check_loss_output, mlp, Activation, Autoencoder, Output};
+use super::{ModelSpec, check_loss_output, mlp, Activation, Autoencoder, Output};
 use crate::data::SampleShape;
 use crate::error::{Error, Result};
 use crate::loss::Loss;
@@ -28,13 +28,6 @@ pub struct DenseAeConfig {
 }
 
 impl DenseAeConfig {
-    pub fn validate(&self) -> Result<()> {
-        if self.latent == 0 || self.hidden.contains(&0) {
-            return Err(Error::arg("dense layer sizes", format!("hidden {:?}, latent {}: sizes must be positive", self.hidden, self.latent)));
-        }
-        check_loss_output(self.loss, self.output)
-    }
-
     pub fn init(&self, device: &Device) -> DenseAe {
         let mut sizes = vec![self.input.len()];
         sizes.extend(&self.hidden);
@@ -49,6 +42,21 @@ impl DenseAeConfig {
             output: self.output,
             loss: self.loss,
         }
+    }
+}
+
+impl ModelSpec for DenseAeConfig {
+    fn name(&self) -> &'static str {
+        "dense"
+    }
+    fn input_shape(&self) -> SampleShape {
+        self.input
+    }
+    fn validate(&self) -> Result<()> {
+        if self.latent == 0 || self.hidden.contains(&0) {
+            return Err(Error::arg("dense layer sizes", format!("hidden {:?}, latent {}: sizes must be positive", self.hidden, self.latent)));
+        }
+        check_loss_output(self.loss, self.output)
     }
 }
 
@@ -79,4 +87,9 @@ impl Autoencoder for DenseAe {
     fn loss_kind(&self) -> Loss {
         self.loss
     }
+}
+
+/// `--model dense` (identity output and MSE for tables: see [`super::registry::dense_config`]).
+pub fn from_options(input: SampleShape, o: &super::ModelOptions) -> Result<super::ModelConfig> {
+    Ok(super::ModelConfig::Dense(super::registry::dense_config(input, o)))
 }

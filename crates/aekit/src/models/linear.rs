@@ -4,7 +4,7 @@
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 
-use super::{Autoencoder, Output};
+use super::{ModelSpec, Autoencoder, Output};
 use crate::data::SampleShape;
 use crate::error::{Error, Result};
 use crate::loss::Loss;
@@ -16,16 +16,24 @@ pub struct LinearAeConfig {
 }
 
 impl LinearAeConfig {
-    pub fn validate(&self) -> Result<()> {
+    pub fn init(&self, device: &Device) -> LinearAe {
+        let p = self.input.len();
+        LinearAe { encoder: LinearConfig::new(p, self.latent).init(device), decoder: LinearConfig::new(self.latent, p).init(device) }
+    }
+}
+
+impl ModelSpec for LinearAeConfig {
+    fn name(&self) -> &'static str {
+        "linear"
+    }
+    fn input_shape(&self) -> SampleShape {
+        self.input
+    }
+    fn validate(&self) -> Result<()> {
         if self.latent == 0 || self.latent > self.input.len() {
             return Err(Error::arg("latent", format!("{}: expected 1 to {} (the input size)", self.latent, self.input.len())));
         }
         Ok(())
-    }
-
-    pub fn init(&self, device: &Device) -> LinearAe {
-        let p = self.input.len();
-        LinearAe { encoder: LinearConfig::new(p, self.latent).init(device), decoder: LinearConfig::new(self.latent, p).init(device) }
     }
 }
 
@@ -48,13 +56,14 @@ impl Autoencoder for LinearAe {
     fn loss_kind(&self) -> Loss {
         Loss::Mse
     }
+    /// The decoder's directions in data space, `[L, P]` row-major.
+    fn decoder_basis(&self) -> Option<Vec<f32>> {
+        // Burn's Linear stores its weight as [d_input, d_output] = [L, P].
+        Some(self.decoder.weight.val().into_data().try_into_vec_as::<f32>().unwrap_or_default())
+    }
 }
 
-impl LinearAe {
-    /// The decoder's directions in data space, `[L, P]` row-major: their span is the subspace
-    /// the model reconstructs in.
-    pub fn decoder_basis(&self) -> Vec<f32> {
-        // Burn's Linear stores its weight as [d_input, d_output] = [L, P].
-        self.decoder.weight.val().into_data().try_into_vec_as::<f32>().unwrap_or_default()
-    }
+/// `--model linear`.
+pub fn from_options(input: SampleShape, o: &super::ModelOptions) -> Result<super::ModelConfig> {
+    Ok(super::ModelConfig::Linear(o.linear(input)))
 }

@@ -1,6 +1,12 @@
-//! Autoencoder models. Each model is one file with its `#[derive(Config)]` config and its
-//! module; [`ModelConfig`] and [`Model`] are the registry: a new model is a new file plus one
-//! variant in each enum below.
+//! Autoencoder models. Each model is one file with its `#[derive(Config)]` config (which
+//! implements [`ModelSpec`] and has Burn's `init`), its module (which implements
+//! [`Autoencoder`]) and a `from_options` builder. The [`models!`] line below makes [`ModelConfig`]
+//! and [`Model`]; [`registry`] lists the names a front end offers (presets included). A new model
+//! is its file, one line in [`models!`] and one in [`registry::PRESETS`].
+//!
+//! Applications ask capabilities ([`ModelConfig::is_variational`], [`ModelConfig::upscale`],
+//! [`Model::variational`], [`Model::image_restorer`], [`Autoencoder::decoder_basis`]), never
+//! which variant a model is.
 //!
 //! Every model maps flat samples `[B, P]` (P = C·H·W for images) to a latent `[B, L]` and back.
 //! Decoders return pre-activation outputs; [`Output`] says what turns them into data.
@@ -9,9 +15,12 @@ pub mod conv;
 pub mod conv_vae;
 pub mod dense;
 pub mod linear;
+pub mod registry;
 pub mod restore;
 pub mod sparse;
 pub mod vae;
+
+pub use registry::ModelOptions;
 
 use burn::prelude::*;
 use burn::tensor::activation::sigmoid;
@@ -70,6 +79,41 @@ pub trait Autoencoder {
     fn reconstruct(&self, x: Tensor<2>) -> Tensor<2> {
         activate(self.decode(self.encode(x)), self.output())
     }
+
+    /// The model as a VAE, when it is one.
+    fn as_variational(&self) -> Option<&dyn vae::Variational> {
+        None
+    }
+
+    /// The model as a fully convolutional image restorer (runs on images of any size), when it
+    /// is one.
+    fn as_image_restorer(&self) -> Option<&dyn ImageRestorer> {
+        None
+    }
+
+    /// For linear decoders: the decoder's directions in data space, `[L, P]` row-major (their
+    /// span is the subspace the model reconstructs in).
+    fn decoder_basis(&self) -> Option<Vec<f32>> {
+        None
+    }
+}
+
+/// A fully convolutional restoration network: it runs on whole images of any size (sides
+/// divisible by [`ImageRestorer::size_multiple`]), which is what lets restoration tile large
+/// photos without seams.
+pub trait ImageRestorer {
+    /// In data space (the output activation applied).
+    ///
+    /// # Shapes
+    /// `x`: `[B, C, h, w]` → `[B, C, h·s, w·s]` with s = [`ImageRestorer::upscale`]
+    fn restore_image(&self, x: Tensor<4>) -> Tensor<4>;
+    /// Input sides must be multiples of this (pooling levels).
+    fn size_multiple(&self) -> usize;
+    /// Pixels of context each output pixel depends on, on each side (in input pixels): a bound
+    /// used to choose the overlap of tiles.
+    fn receptive_radius(&self) -> usize;
+    /// The output's size over the input's.
+    fn upscale(&self) -> usize;
 }
 
 /// Applies the output activation.
@@ -125,73 +169,107 @@ impl Activation {
     }
 }
 
-/// The registry of model configurations; saved as `config.json` in every run folder, so a run
-/// can always rebuild its model.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-#[serde(tag = "model", rename_all = "snake_case")]
-pub enum ModelConfig {
-    Linear(linear::LinearAeConfig),
-    Dense(dense::DenseAeConfig),
-    Conv(conv::ConvAeConfig),
-    Sparse(sparse::SparseAeConfig),
-    Vae(vae::VaeConfig),
-    ConvVae(conv_vae::ConvVaeConfig),
-    Restore(restore::RestoreNetConfig),
+/// What a model's configuration says about the model, before it is built. Each model's
+/// config implements it; [`ModelConfig`] forwards to it.
+pub trait ModelSpec {
+    /// The model's name on the command line and in reports.
+    fn name(&self) -> &'static str;
+    /// The sample shape the model takes (the clean data's).
+    fn input_shape(&self) -> SampleShape;
+    /// Checks the configuration before anything is built.
+    fn validate(&self) -> Result<()>;
+    /// Whether the model is a VAE (a posterior, an ELBO, samples from the prior).
+    fn is_variational(&self) -> bool {
+        false
+    }
+    /// How many times larger the output is than the model's input (super-resolution networks
+    /// that take the low-resolution image); 1 for every other model.
+    fn upscale(&self) -> usize {
+        1
+    }
+}
+
+/// Makes the two registries from one list: [`ModelConfig`] (serialized in every run's
+/// `config.json` under the tag `model`, so a run can always rebuild its model) and [`Model`]
+/// (the built module), with the dispatch between them.
+macro_rules! models {
+    ($($(#[$doc:meta])* $variant:ident($config:ty => $module:ty)),* $(,)?) => {
+        /// The configuration of any model.
+        #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+        #[serde(tag = "model", rename_all = "snake_case")]
+        pub enum ModelConfig {
+            $($(#[$doc])* $variant($config)),*
+        }
+
+        /// A built model of any kind.
+        #[derive(Module, Debug)]
+        pub enum Model {
+            $($variant($module)),*
+        }
+
+        impl ModelConfig {
+            fn spec(&self) -> &dyn ModelSpec {
+                match self {
+                    $(ModelConfig::$variant(c) => c),*
+                }
+            }
+
+            /// Builds the model with fresh weights on `device` (seed the device first for
+            /// reproducible weights).
+            pub fn init(&self, device: &Device) -> Result<Model> {
+                self.validate()?;
+                Ok(match self {
+                    $(ModelConfig::$variant(c) => Model::$variant(c.init(device))),*
+                })
+            }
+        }
+
+        impl Model {
+            fn inner(&self) -> &dyn Autoencoder {
+                match self {
+                    $(Model::$variant(m) => m),*
+                }
+            }
+        }
+    };
+}
+
+models! {
+    Linear(linear::LinearAeConfig => linear::LinearAe),
+    Dense(dense::DenseAeConfig => dense::DenseAe),
+    Conv(conv::ConvAeConfig => conv::ConvAe),
+    Sparse(sparse::SparseAeConfig => sparse::SparseAe),
+    Vae(vae::VaeConfig => vae::Vae),
+    ConvVae(conv_vae::ConvVaeConfig => conv_vae::ConvVae),
+    /// `dae`, `srcnn` and `subpixel` (one config, named by its `arch`).
+    Restore(restore::RestoreNetConfig => restore::RestoreNet),
 }
 
 impl ModelConfig {
     /// The model's name on the command line.
     pub fn name(&self) -> &'static str {
-        match self {
-            ModelConfig::Linear(_) => "linear",
-            ModelConfig::Dense(_) => "dense",
-            ModelConfig::Conv(_) => "conv",
-            ModelConfig::Sparse(_) => "sparse",
-            ModelConfig::Vae(_) => "vae",
-            ModelConfig::ConvVae(_) => "conv-vae",
-            ModelConfig::Restore(c) => c.arch.name(),
-        }
+        self.spec().name()
     }
 
     /// The sample shape the model takes.
     pub fn input_shape(&self) -> SampleShape {
-        match self {
-            ModelConfig::Linear(c) => c.input,
-            ModelConfig::Dense(c) => c.input,
-            ModelConfig::Conv(c) => c.input,
-            ModelConfig::Sparse(c) => c.dense.input,
-            ModelConfig::Vae(c) => c.input,
-            ModelConfig::ConvVae(c) => c.input,
-            ModelConfig::Restore(c) => c.input,
-        }
+        self.spec().input_shape()
     }
 
     /// Checks the configuration before anything is built.
     pub fn validate(&self) -> Result<()> {
-        match self {
-            ModelConfig::Linear(c) => c.validate(),
-            ModelConfig::Dense(c) => c.validate(),
-            ModelConfig::Conv(c) => c.validate(),
-            ModelConfig::Sparse(c) => c.validate(),
-            ModelConfig::Vae(c) => c.validate(),
-            ModelConfig::ConvVae(c) => c.validate(),
-            ModelConfig::Restore(c) => c.validate(),
-        }
+        self.spec().validate()
     }
 
-    /// Builds the model with fresh weights on `device` (seed the device first for
-    /// reproducible weights).
-    pub fn init(&self, device: &Device) -> Result<Model> {
-        self.validate()?;
-        Ok(match self {
-            ModelConfig::Linear(c) => Model::Linear(c.init(device)),
-            ModelConfig::Dense(c) => Model::Dense(c.init(device)),
-            ModelConfig::Conv(c) => Model::Conv(c.init(device)),
-            ModelConfig::Sparse(c) => Model::Sparse(c.init(device)),
-            ModelConfig::Vae(c) => Model::Vae(c.init(device)),
-            ModelConfig::ConvVae(c) => Model::ConvVae(c.init(device)),
-            ModelConfig::Restore(c) => Model::Restore(c.init(device)),
-        })
+    /// Whether the model is a VAE.
+    pub fn is_variational(&self) -> bool {
+        self.spec().is_variational()
+    }
+
+    /// The output's size over the input's (1 but for super-resolution networks that take the
+    /// low-resolution image).
+    pub fn upscale(&self) -> usize {
+        self.spec().upscale()
     }
 
     /// Checks that data of `shape` fits the model.
@@ -207,38 +285,15 @@ impl ModelConfig {
     }
 }
 
-/// A built model of any kind.
-#[derive(Module, Debug)]
-pub enum Model {
-    Linear(linear::LinearAe),
-    Dense(dense::DenseAe),
-    Conv(conv::ConvAe),
-    Sparse(sparse::SparseAe),
-    Vae(vae::Vae),
-    ConvVae(conv_vae::ConvVae),
-    Restore(restore::RestoreNet),
-}
-
 impl Model {
     /// The model as a VAE, when it is one.
     pub fn variational(&self) -> Option<&dyn vae::Variational> {
-        match self {
-            Model::Vae(m) => Some(m),
-            Model::ConvVae(m) => Some(m),
-            _ => None,
-        }
+        self.inner().as_variational()
     }
 
-    fn inner(&self) -> &dyn Autoencoder {
-        match self {
-            Model::Linear(m) => m,
-            Model::Dense(m) => m,
-            Model::Conv(m) => m,
-            Model::Sparse(m) => m,
-            Model::Vae(m) => m,
-            Model::ConvVae(m) => m,
-            Model::Restore(m) => m,
-        }
+    /// The model as a fully convolutional image restorer, when it is one.
+    pub fn image_restorer(&self) -> Option<&dyn ImageRestorer> {
+        self.inner().as_image_restorer()
     }
 }
 
@@ -263,6 +318,15 @@ impl Autoencoder for Model {
     }
     fn loss_description(&self) -> String {
         self.inner().loss_description()
+    }
+    fn as_variational(&self) -> Option<&dyn vae::Variational> {
+        self.inner().as_variational()
+    }
+    fn as_image_restorer(&self) -> Option<&dyn ImageRestorer> {
+        self.inner().as_image_restorer()
+    }
+    fn decoder_basis(&self) -> Option<Vec<f32>> {
+        self.inner().decoder_basis()
     }
 }
 

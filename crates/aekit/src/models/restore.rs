@@ -19,7 +19,7 @@ use burn::nn::PaddingConfig2d;
 use crate::fused::{conv2d, conv2d_relu, conv_transpose2d_relu};
 use burn::prelude::*;
 
-use super::{check_loss_output, Autoencoder, Output};
+use super::{check_loss_output, Autoencoder, ImageRestorer, ModelSpec, Output};
 use crate::data::SampleShape;
 use crate::error::{Error, Result};
 use crate::loss::Loss;
@@ -83,38 +83,6 @@ impl RestoreNetConfig {
         RestoreNetConfig::new(input, RestoreArch::Subpixel, vec![64, 32]).with_kernels(vec![5, 3, 3]).with_upscale(scale).with_loss(Loss::Bce)
     }
 
-    pub fn validate(&self) -> Result<()> {
-        let SampleShape::Image { height, width, .. } = self.input else {
-            return Err(Error::Shape(format!("the {} model takes images, the data has {}", self.arch.name(), self.input)));
-        };
-        if self.channels.is_empty() || self.channels.contains(&0) {
-            return Err(Error::arg("channels", format!("{:?}: expected one or more positive channel counts", self.channels)));
-        }
-        match self.arch {
-            RestoreArch::Dae => {
-                let f = 1usize << self.channels.len();
-                if height % f != 0 || width % f != 0 {
-                    return Err(Error::Shape(format!(
-                        "the dae model with {} pooling levels needs image sides divisible by {f}; the data is {height}x{width}",
-                        self.channels.len()
-                    )));
-                }
-            }
-            RestoreArch::Srcnn | RestoreArch::Subpixel => {
-                if self.kernels.len() != self.channels.len() + 1 || self.kernels.iter().any(|k| k % 2 == 0) {
-                    return Err(Error::arg(
-                        "kernels",
-                        format!("{:?}: expected {} odd kernel sizes (one per convolution, the output one included)", self.kernels, self.channels.len() + 1),
-                    ));
-                }
-            }
-        }
-        let s = self.upscale;
-        if s == 0 || (self.arch != RestoreArch::Subpixel && s != 1) || height % s != 0 || width % s != 0 {
-            return Err(Error::arg("scale", format!("{s}: the {} model cannot upscale {height}x{width} images by it", self.arch.name())));
-        }
-        check_loss_output(self.loss, self.output)
-    }
 
     pub fn init(&self, device: &Device) -> RestoreNet {
         let dims = self.input.dims();
@@ -154,6 +122,50 @@ impl RestoreNetConfig {
             }
             other => other,
         }
+    }
+}
+
+impl ModelSpec for RestoreNetConfig {
+    fn name(&self) -> &'static str {
+        self.arch.name()
+    }
+    fn input_shape(&self) -> SampleShape {
+        self.input
+    }
+    fn validate(&self) -> Result<()> {
+        let SampleShape::Image { height, width, .. } = self.input else {
+            return Err(Error::Shape(format!("the {} model takes images, the data has {}", self.arch.name(), self.input)));
+        };
+        if self.channels.is_empty() || self.channels.contains(&0) {
+            return Err(Error::arg("channels", format!("{:?}: expected one or more positive channel counts", self.channels)));
+        }
+        match self.arch {
+            RestoreArch::Dae => {
+                let f = 1usize << self.channels.len();
+                if height % f != 0 || width % f != 0 {
+                    return Err(Error::Shape(format!(
+                        "the dae model with {} pooling levels needs image sides divisible by {f}; the data is {height}x{width}",
+                        self.channels.len()
+                    )));
+                }
+            }
+            RestoreArch::Srcnn | RestoreArch::Subpixel => {
+                if self.kernels.len() != self.channels.len() + 1 || self.kernels.iter().any(|k| k % 2 == 0) {
+                    return Err(Error::arg(
+                        "kernels",
+                        format!("{:?}: expected {} odd kernel sizes (one per convolution, the output one included)", self.kernels, self.channels.len() + 1),
+                    ));
+                }
+            }
+        }
+        let s = self.upscale;
+        if s == 0 || (self.arch != RestoreArch::Subpixel && s != 1) || height % s != 0 || width % s != 0 {
+            return Err(Error::arg("scale", format!("{s}: the {} model cannot upscale {height}x{width} images by it", self.arch.name())));
+        }
+        check_loss_output(self.loss, self.output)
+    }
+    fn upscale(&self) -> usize {
+        self.upscale
     }
 }
 
@@ -241,6 +253,21 @@ impl RestoreNet {
     }
 }
 
+impl ImageRestorer for RestoreNet {
+    fn restore_image(&self, x: Tensor<4>) -> Tensor<4> {
+        RestoreNet::restore_image(self, x)
+    }
+    fn size_multiple(&self) -> usize {
+        RestoreNet::size_multiple(self)
+    }
+    fn receptive_radius(&self) -> usize {
+        RestoreNet::receptive_radius(self)
+    }
+    fn upscale(&self) -> usize {
+        RestoreNet::upscale(self)
+    }
+}
+
 /// Rearranges channels into space (PyTorch's `pixel_shuffle`).
 ///
 /// # Shapes
@@ -268,6 +295,24 @@ impl Autoencoder for RestoreNet {
     fn loss_kind(&self) -> Loss {
         self.loss
     }
+    fn as_image_restorer(&self) -> Option<&dyn ImageRestorer> {
+        Some(self)
+    }
+}
+
+/// `--model dae`.
+pub fn dae_from_options(input: SampleShape, o: &super::ModelOptions) -> Result<super::ModelConfig> {
+    Ok(super::ModelConfig::Restore(o.restore(RestoreNetConfig::dae(input))))
+}
+
+/// `--model srcnn`.
+pub fn srcnn_from_options(input: SampleShape, o: &super::ModelOptions) -> Result<super::ModelConfig> {
+    Ok(super::ModelConfig::Restore(o.restore(RestoreNetConfig::srcnn(input))))
+}
+
+/// `--model subpixel` (`scale`: default 2).
+pub fn subpixel_from_options(input: SampleShape, o: &super::ModelOptions) -> Result<super::ModelConfig> {
+    Ok(super::ModelConfig::Restore(o.restore(RestoreNetConfig::subpixel(input, o.scale.unwrap_or(2)))))
 }
 
 #[cfg(test)]

@@ -5,7 +5,8 @@
 use burn::prelude::*;
 
 use super::dense::{DenseAe, DenseAeConfig};
-use super::{reconstruction_loss, Autoencoder, Output};
+use super::{ModelSpec, reconstruction_loss, Autoencoder, Output};
+use crate::data::SampleShape;
 use crate::error::{Error, Result};
 use crate::loss::Loss;
 
@@ -19,15 +20,23 @@ pub struct SparseAeConfig {
 }
 
 impl SparseAeConfig {
-    pub fn validate(&self) -> Result<()> {
+    pub fn init(&self, device: &Device) -> SparseAe {
+        SparseAe { dense: self.dense.init(device), l1: self.l1 }
+    }
+}
+
+impl ModelSpec for SparseAeConfig {
+    fn name(&self) -> &'static str {
+        "sparse"
+    }
+    fn input_shape(&self) -> SampleShape {
+        self.dense.input
+    }
+    fn validate(&self) -> Result<()> {
         if !(self.l1 >= 0.0 && self.l1.is_finite()) {
             return Err(Error::arg("l1", format!("{}: expected a non-negative weight", self.l1)));
         }
         self.dense.validate()
-    }
-
-    pub fn init(&self, device: &Device) -> SparseAe {
-        SparseAe { dense: self.dense.init(device), l1: self.l1 }
     }
 }
 
@@ -60,4 +69,9 @@ impl Autoencoder for SparseAe {
         let penalty = z.clone().abs().sum() / b as f64 * self.l1;
         reconstruction_loss(self.decode(z), target, self.output(), self.loss_kind()) + penalty
     }
+}
+
+/// `--model sparse`.
+pub fn from_options(input: SampleShape, o: &super::ModelOptions) -> Result<super::ModelConfig> {
+    Ok(super::ModelConfig::Sparse(o.sparse(input)))
 }

@@ -14,7 +14,7 @@
 use burn::nn::{Linear, LinearConfig};
 use burn::prelude::*;
 
-use super::{mlp, Activation, Autoencoder, Output};
+use super::{ModelSpec, mlp, Activation, Autoencoder, Output};
 use crate::data::SampleShape;
 use crate::error::{Error, Result};
 use crate::loss::Loss;
@@ -60,12 +60,6 @@ impl VaeConfig {
         VaeConfig::new(input).with_hidden(vec![200, 200]).with_latent(50).with_activation(Activation::Tanh)
     }
 
-    pub fn validate(&self) -> Result<()> {
-        if self.hidden.contains(&0) {
-            return Err(Error::arg("vae layer sizes", format!("hidden {:?}: sizes must be positive", self.hidden)));
-        }
-        validate_vae(self.latent, self.beta, self.likelihood)
-    }
 
     pub fn init(&self, device: &Device) -> Vae {
         let mut sizes = vec![self.input.len()];
@@ -85,6 +79,24 @@ impl VaeConfig {
     }
 }
 
+impl ModelSpec for VaeConfig {
+    fn name(&self) -> &'static str {
+        "vae"
+    }
+    fn input_shape(&self) -> SampleShape {
+        self.input
+    }
+    fn validate(&self) -> Result<()> {
+        if self.hidden.contains(&0) {
+            return Err(Error::arg("vae layer sizes", format!("hidden {:?}: sizes must be positive", self.hidden)));
+        }
+        validate_vae(self.latent, self.beta, self.likelihood)
+    }
+    fn is_variational(&self) -> bool {
+        true
+    }
+}
+
 #[derive(Module, Debug)]
 pub struct Vae {
     pub encoder: Vec<Linear>,
@@ -100,6 +112,18 @@ pub struct ElboParts {
     pub reconstruction: Tensor<1>,
     /// KL(q(z|x) || N(0, I)), nats, `[B]`.
     pub kl: Tensor<1>,
+}
+
+/// Decodes `n` draws z = temperature · eps, eps ~ N(0, I), from a seeded stream.
+///
+/// # Shapes
+/// → `[n, P]` in data space
+pub fn sample_prior(vae: &dyn Variational, n: usize, temperature: f64, seed: u64, device: &Device) -> Vec<f32> {
+    let l = vae.latent_dim();
+    let eps = crate::rng::normals(&mut crate::rng::stream(seed, 0), n * l);
+    let z = Tensor::<2>::from_data(TensorData::new(eps, [n, l]), device) * temperature;
+    let x = burn::tensor::activation::sigmoid(vae.decode(z));
+    x.into_data().try_into_vec_as::<f32>().unwrap_or_default()
 }
 
 /// A model with a diagonal Gaussian posterior and a likelihood p(x|z): every VAE. The ELBO, its
@@ -311,4 +335,25 @@ impl Autoencoder for Vae {
     fn loss_description(&self) -> String {
         self.describe_objective()
     }
+    fn as_variational(&self) -> Option<&dyn Variational> {
+        Some(self)
+    }
+}
+
+/// `--model vae`.
+pub fn from_options(input: SampleShape, o: &super::ModelOptions) -> Result<super::ModelConfig> {
+    super::registry::images_only("vae", input)?;
+    Ok(super::ModelConfig::Vae(o.vae(VaeConfig::new(input))))
+}
+
+/// `--model vae-mnist`: [`VaeConfig::mnist_preset`]; options do not change it.
+pub fn mnist_from_options(input: SampleShape, _: &super::ModelOptions) -> Result<super::ModelConfig> {
+    super::registry::images_only("vae-mnist", input)?;
+    Ok(super::ModelConfig::Vae(VaeConfig::mnist_preset(input)))
+}
+
+/// `--model vae-large`: [`VaeConfig::large_preset`]; options do not change it.
+pub fn large_from_options(input: SampleShape, _: &super::ModelOptions) -> Result<super::ModelConfig> {
+    super::registry::images_only("vae-large", input)?;
+    Ok(super::ModelConfig::Vae(VaeConfig::large_preset(input)))
 }

@@ -1,99 +1,90 @@
-//! The one training loop every model uses, and the run folder it writes.
+//! The one training loop every model uses.
+//!
+//! [`fit`] trains in memory: a [`TrainRequest`] (model, optimisation settings, objective, where
+//! the data came from) and a [`Split`] give a [`Fitted`] model and its report. Nothing is
+//! written: a run folder (`config.json`, checkpoints, `metrics.csv`, figures) is the
+//! [`run::RunWriter`] observer, which [`run::train`] attaches, and [`run::Run`] loads a run
+//! folder back, once.
+//!
+//! ```no_run
+//! use aekit::data::builtin::embedded_mnist;
+//! use aekit::models::{registry, ModelOptions};
+//! use aekit::train::{fit, Silent, TrainConfig, TrainRequest};
+//!
+//! let split = embedded_mnist()?;
+//! let model = registry::build("dense", split.train.shape(), &ModelOptions::default())?;
+//! let request = TrainRequest::new(model, TrainConfig::new().with_epochs(2));
+//! let fitted = fit(&request, &split, &aekit::device::Device::flex(), &mut Silent)?;
+//! println!("test MSE {:.4}", fitted.report.test_mse);
+//! # Ok::<(), aekit::Error>(())
+//! ```
 
+mod config;
+pub mod eval;
+pub mod figures;
+pub mod infer;
+pub mod objective;
 pub mod run;
 pub mod weights;
 
-use std::path::Path;
 use std::time::Instant;
 
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::GradientsParams;
 use burn::prelude::*;
 use rand::seq::SliceRandom;
 
-use crate::data::{Dataset, SampleShape, Split};
+pub use config::{Reduction, TrainConfig};
+pub use eval::{evaluate, noise_for, Evaluation};
+pub use objective::Objective;
+
+use crate::data::{Dataset, Split};
 use crate::error::{Error, Result};
-use crate::models::{activate, Autoencoder, Model, ModelConfig, Output};
-use crate::tasks::task::Task;
-use crate::viz::grid::Grid;
-use crate::viz::plot::{LineChart, Series};
+use crate::models::{Autoencoder, Model, ModelConfig};
 
-/// Optimisation settings; saved in `config.json` beside the model's.
-#[derive(Config, Debug)]
-pub struct TrainConfig {
-    #[config(default = 10)]
-    pub epochs: usize,
-    #[config(default = 128)]
-    pub batch_size: usize,
-    /// Adam learning rate.
-    #[config(default = 1e-3)]
-    pub lr: f64,
-    /// Adam's L2 weight decay (0 = none).
-    #[config(default = 0.0)]
-    pub weight_decay: f64,
-    /// Adam's epsilon; 1e-8 as in PyTorch and Keras (Burn's default is 1e-5).
-    #[config(default = 1e-8)]
-    pub adam_epsilon: f64,
-    /// Seeds the weights, the shuffling and the validation split.
-    #[config(default = 0)]
-    pub seed: u64,
-    #[config(default = true)]
-    pub shuffle: bool,
-    /// Hold out this fraction of the training set for validation; 0 validates on the test set.
-    #[config(default = 0.0)]
-    pub val_fraction: f64,
-    /// Stop when the validation loss has not improved for this many epochs.
-    #[config(default = "None")]
-    pub patience: Option<usize>,
-    /// How a batch's per-sample losses make the objective the optimizer steps on. Reports
-    /// always give per-value or per-sample means, whatever this says.
-    #[config(default = "Reduction::Mean")]
-    pub reduction: Reduction,
-    /// Use aekit's fused CPU kernels (`crate::fused`: Adam, the VAE objective) where they apply;
-    /// `false` runs Burn's plain operations only, for comparison.
-    #[config(default = true)]
-    pub fused: bool,
+/// Everything that defines a training run; saved as the run folder's `config.json`.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct TrainRequest {
+    pub model: ModelConfig,
+    pub train: TrainConfig,
+    /// Where the data came from (what a front end needs to load it again): at least `"data"`,
+    /// a name for reports.
+    #[serde(default)]
+    pub data: serde_json::Value,
+    /// What the model is trained to do (reconstruction when absent). The field keeps the name
+    /// `task` that run folders have always used.
+    #[serde(default, rename = "task")]
+    pub objective: Objective,
 }
 
-/// How the optimizer's objective combines a batch's per-sample losses.
-///
-/// With Adam the two differ only through epsilon (and weight decay): summing scales the
-/// gradients by the batch size, so epsilon weighs `batch_size` times less. PyTorch's VAE example
-/// sums (`reduction='sum'`); `vae-mnist` does the same so it takes the very same steps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Reduction {
-    #[default]
-    Mean,
-    Sum,
-}
-
-impl TrainConfig {
-    fn validate(&self) -> Result<()> {
-        if self.batch_size == 0 || self.epochs == 0 {
-            return Err(Error::arg("training", format!("batch size {} and epochs {} must be positive", self.batch_size, self.epochs)));
-        }
-        if !(self.lr > 0.0 && self.lr.is_finite()) {
-            return Err(Error::arg("lr", format!("{}: expected a positive learning rate", self.lr)));
-        }
-        if !(0.0..1.0).contains(&self.val_fraction) {
-            return Err(Error::arg("val fraction", format!("{}: expected 0 (use the test set) or a fraction in (0, 1)", self.val_fraction)));
-        }
-        if self.patience == Some(0) {
-            return Err(Error::arg("patience", "0: expected at least 1 epoch"));
-        }
-        Ok(())
+impl TrainRequest {
+    /// Reconstruction of `model` with `train`'s settings; no data description.
+    pub fn new(model: ModelConfig, train: TrainConfig) -> Self {
+        TrainRequest { model, train, data: serde_json::Value::Null, objective: Objective::Reconstruct }
     }
 
-    fn optimizer(&self) -> burn::optim::ModuleOptimizer {
-        if self.fused {
-            let wd = (self.weight_decay > 0.0).then_some(self.weight_decay as f32);
-            return crate::fused::FusedAdam::new(self.adam_epsilon as f32, wd).into();
-        }
-        let mut adam = AdamConfig::new().with_epsilon(self.adam_epsilon as f32);
-        if self.weight_decay > 0.0 {
-            adam = adam.with_weight_decay(Some(burn::optim::decay::WeightDecayConfig::new(self.weight_decay as f32)));
-        }
-        adam.init()
+    pub fn with_objective(mut self, objective: Objective) -> Self {
+        self.objective = objective;
+        self
+    }
+
+    pub fn with_data(mut self, data: serde_json::Value) -> Self {
+        self.data = data;
+        self
+    }
+
+    /// The data's name, for reports.
+    pub fn data_name(&self) -> &str {
+        self.data.get("data").and_then(|d| d.as_str()).unwrap_or("")
+    }
+
+    /// Checks the settings, and that both halves of `split` fit the model and the objective,
+    /// before anything is trained or written.
+    pub fn check(&self, split: &Split) -> Result<()> {
+        self.model.validate()?;
+        self.train.validate()?;
+        self.model.check_data(split.train.shape())?;
+        self.model.check_data(split.test.shape())?;
+        self.objective.check(&self.model, split.train.shape())
     }
 }
 
@@ -113,78 +104,65 @@ pub struct EpochStats {
     pub seconds: f64,
 }
 
-/// Receives progress; the library never prints.
+/// The state after an epoch, as an [`Observer`] sees it.
+pub struct EpochEnd<'a> {
+    /// The history so far; the last entry is this epoch's.
+    pub history: &'a [EpochStats],
+    /// The training (autodiff) model; `model.valid()` is its inference form.
+    pub model: &'a Model,
+    pub optim: &'a burn::optim::ModuleOptimizer,
+    pub request: &'a TrainRequest,
+    /// The test half of the split (what the epoch figures show).
+    pub test: &'a Dataset,
+    pub device: &'a Device,
+}
+
+impl EpochEnd<'_> {
+    pub fn stats(&self) -> &EpochStats {
+        self.history.last().expect("an epoch has ended")
+    }
+}
+
+/// Receives progress; the library never prints. An observer's error stops training.
 pub trait Observer {
     fn epoch_start(&mut self, _epoch: usize, _epochs: usize, _samples: usize) {}
     fn batch(&mut self, _samples_done: usize, _running_loss: f64) {}
-    fn epoch_end(&mut self, _stats: &EpochStats) {}
+    fn epoch_end(&mut self, _end: &EpochEnd<'_>) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// An [`Observer`] that ignores everything.
 pub struct Silent;
 impl Observer for Silent {}
 
-/// Test-set figures of a model.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct Evaluation {
-    /// The training objective per value.
-    pub loss: f64,
-    /// Mean squared error per value (pixel), reconstructions in data space.
-    pub mse: f64,
-    /// Binary cross-entropy per value, for models with a sigmoid output.
-    pub bce: Option<f64>,
-}
-
-/// Uploads rows `idx` of `ds` as a `[B, P]` tensor.
-pub fn batch_tensor(ds: &Dataset, idx: &[usize], device: &Device) -> Tensor<2> {
-    let p = ds.sample_len();
-    let mut buf = Vec::with_capacity(idx.len() * p);
-    for &i in idx {
-        buf.extend_from_slice(ds.sample(i));
+impl<T: Observer + ?Sized> Observer for &mut T {
+    fn epoch_start(&mut self, epoch: usize, epochs: usize, samples: usize) {
+        (**self).epoch_start(epoch, epochs, samples)
     }
-    Tensor::from_data(TensorData::new(buf, [idx.len(), p]), device)
-}
-
-fn scalar(t: Tensor<1>) -> f64 {
-    t.into_scalar::<f32>() as f64
-}
-
-/// Standard-normal noise `[b, model.noise_dim()]` from `rng`, or `None` for deterministic models.
-pub fn noise_for(model: &Model, b: usize, rng: &mut impl rand::Rng, device: &Device) -> Option<Tensor<2>> {
-    let d = model.noise_dim();
-    (d > 0).then(|| Tensor::from_data(TensorData::new(crate::rng::normals(rng, b * d), [b, d]), device))
-}
-
-/// The noise stream of evaluations: fixed, so evaluating twice gives the same figures.
-const EVAL_NOISE_SEED: u64 = 0x5eed_e7a1;
-
-/// Evaluates `model` (an inference model: `model.valid()`) on `ds` in batches, inputs prepared
-/// by `task` (degraded with a fixed seed). The objective draws its noise (if any) from a fixed
-/// seed; MSE and BCE use the deterministic reconstruction and compare with the clean targets.
-pub fn evaluate(model: &Model, task: &Task, ds: &Dataset, device: &Device, batch_size: usize) -> Evaluation {
-    let (mut loss, mut mse, mut bce) = (0.0, 0.0, 0.0);
-    let n = ds.len();
-    let idx: Vec<usize> = (0..n).collect();
-    let mut rng = crate::rng::stream(EVAL_NOISE_SEED, 0);
-    let mut task_rng = crate::rng::stream(crate::tasks::task::EVAL_SEED, 0);
-    for chunk in idx.chunks(batch_size.max(1)) {
-        let (input, x) = task.batch(ds, chunk, &mut task_rng, device);
-        let out = model.decode(model.encode(input.clone()));
-        let w = chunk.len() as f64 / n as f64;
-        let noise = noise_for(model, chunk.len(), &mut rng, device);
-        loss += w * scalar(model.loss(input, x.clone(), noise));
-        if model.output() == Output::Sigmoid {
-            bce += w * scalar(crate::loss::bce_with_logits(out.clone(), x.clone()));
-        }
-        mse += w * scalar(crate::loss::mse(activate(out, model.output()), x));
+    fn batch(&mut self, done: usize, running: f64) {
+        (**self).batch(done, running)
     }
-    Evaluation { loss, mse, bce: (model.output() == Output::Sigmoid).then_some(bce) }
+    fn epoch_end(&mut self, end: &EpochEnd<'_>) -> Result<()> {
+        (**self).epoch_end(end)
+    }
 }
 
-/// Reconstructions of the first `n` samples, `[n, P]` row-major.
-pub fn reconstruct_head(model: &Model, ds: &Dataset, device: &Device, n: usize) -> Vec<f32> {
-    let idx: Vec<usize> = (0..n.min(ds.len())).collect();
-    model.reconstruct(batch_tensor(ds, &idx, device)).into_data().try_into_vec_as::<f32>().unwrap_or_default()
+/// Two observers, told in order (the run writer before the progress display, so a line is
+/// printed only once its checkpoint exists).
+impl<A: Observer, B: Observer> Observer for (A, B) {
+    fn epoch_start(&mut self, epoch: usize, epochs: usize, samples: usize) {
+        self.0.epoch_start(epoch, epochs, samples);
+        self.1.epoch_start(epoch, epochs, samples);
+    }
+    fn batch(&mut self, done: usize, running: f64) {
+        self.0.batch(done, running);
+        self.1.batch(done, running);
+    }
+    fn epoch_end(&mut self, end: &EpochEnd<'_>) -> Result<()> {
+        self.0.epoch_end(end)?;
+        self.1.epoch_end(end)
+    }
 }
 
 /// What training returns and writes to `report.json`.
@@ -228,88 +206,33 @@ pub struct TrainReport {
     pub extra: Option<serde_json::Value>,
 }
 
+/// A trained model (inference form) and its report.
+pub struct Fitted {
+    pub model: Model,
+    pub report: TrainReport,
+}
+
 /// Where training starts: fresh weights, or a checkpoint of an interrupted run.
-struct Start {
-    model: Model,
-    optim: burn::optim::ModuleOptimizer,
-    history: Vec<EpochStats>,
+pub struct Start {
+    /// The training (autodiff) model.
+    pub model: Model,
+    pub optim: burn::optim::ModuleOptimizer,
+    /// The epochs already trained.
+    pub history: Vec<EpochStats>,
 }
 
-/// Trains `model_cfg` on `split.train` and writes the run folder `out` (see [`run`]): the
-/// configuration first, then after every epoch a checkpoint (weights, optimizer state, history),
-/// `metrics.csv`, `loss.png` and `reconstruction_EPOCH.png`. Returns the trained model
-/// (inference form) and the report (not yet written).
-pub fn train(
-    model_cfg: &ModelConfig,
-    cfg: &TrainConfig,
-    split: &Split,
-    data: &serde_json::Value,
-    device: &Device,
-    out: &Path,
-    observer: &mut dyn Observer,
-) -> Result<(Model, TrainReport)> {
-    train_task(model_cfg, cfg, &Task::Reconstruct, split, data, device, out, observer)
-}
-
-/// [`train`] for a [`Task`] (reconstruction, denoising, super-resolution); the task is saved
-/// in `config.json`.
-#[allow(clippy::too_many_arguments)]
-pub fn train_task(
-    model_cfg: &ModelConfig,
-    cfg: &TrainConfig,
-    task: &Task,
-    split: &Split,
-    data: &serde_json::Value,
-    device: &Device,
-    out: &Path,
-    observer: &mut dyn Observer,
-) -> Result<(Model, TrainReport)> {
-    check_split(model_cfg, task, split)?;
-    cfg.validate()?;
-    run::write_config(out, model_cfg, cfg, task, data)?;
-    run::clear_checkpoints(out)?;
-    device.seed(cfg.seed);
-    let start = Start { model: model_cfg.init(&device.clone().autodiff())?, optim: cfg.optimizer(), history: Vec::new() };
-    fit(model_cfg, cfg, task, split, data, device, out, observer, start)
-}
-
-/// Continues the run in `out` from its last checkpoint, with the configuration saved there
-/// (`epochs` may extend it; `lr` may override it, which gives up exact reproducibility).
-pub fn resume(
-    out: &Path,
-    split: &Split,
-    device: &Device,
-    epochs: Option<usize>,
-    lr: Option<f64>,
-    observer: &mut dyn Observer,
-) -> Result<(Model, ModelConfig, TrainReport)> {
-    let (model_cfg, mut cfg, data) = run::read_config(out)?;
-    let task = run::read_task(out)?;
-    check_split(&model_cfg, &task, split)?;
-    if let Some(e) = epochs {
-        cfg.epochs = e;
+impl Start {
+    /// Fresh weights from the request's seed, and a fresh optimizer.
+    pub fn fresh(request: &TrainRequest, device: &Device) -> Result<Self> {
+        device.seed(request.train.seed);
+        Ok(Start { model: request.model.init(&device.clone().autodiff())?, optim: request.train.optimizer(), history: Vec::new() })
     }
-    if let Some(lr) = lr {
-        cfg.lr = lr;
-    }
-    cfg.validate()?;
-    let (dir, history) = run::latest_checkpoint(out)?;
-    let ad = device.clone().autodiff();
-    let model = weights::load(model_cfg.init(&ad)?, &dir.join("model.safetensors"))?;
-    let optim_path = dir.join("optimizer.bpk");
-    let optim = cfg
-        .optimizer()
-        .load(&optim_path)
-        .map_err(|e| Error::input(&optim_path, format!("cannot read the optimizer state: {e}")))?;
-    let (model, report) = fit(&model_cfg, &cfg, &task, split, &data, device, out, observer, Start { model, optim, history })?;
-    Ok((model, model_cfg, report))
 }
 
-/// Checks that both halves of `split` fit the model and the task, before anything is written.
-fn check_split(model_cfg: &ModelConfig, task: &Task, split: &Split) -> Result<()> {
-    model_cfg.check_data(split.train.shape())?;
-    model_cfg.check_data(split.test.shape())?;
-    task.check(model_cfg, split.train.shape())
+/// Trains a fresh model in memory.
+pub fn fit(request: &TrainRequest, split: &Split, device: &Device, observer: &mut dyn Observer) -> Result<Fitted> {
+    request.check(split)?;
+    fit_from(request, Start::fresh(request, device)?, split, device, observer)
 }
 
 /// The shuffling order of an epoch depends only on the seed and the epoch number, so a resumed
@@ -331,18 +254,13 @@ fn best(history: &[EpochStats]) -> Option<&EpochStats> {
     history.iter().min_by(|a, b| a.val_loss.partial_cmp(&b.val_loss).unwrap_or(std::cmp::Ordering::Equal))
 }
 
-#[allow(clippy::too_many_arguments)]
-fn fit(
-    model_cfg: &ModelConfig,
-    cfg: &TrainConfig,
-    task: &Task,
-    split: &Split,
-    data: &serde_json::Value,
-    device: &Device,
-    out: &Path,
-    observer: &mut dyn Observer,
-    start: Start,
-) -> Result<(Model, TrainReport)> {
+/// Trains from `start` (fresh or a checkpoint) up to `request.train.epochs`, or until early
+/// stopping. A non-finite loss stops with [`Error::Numerical`]; what the observers kept of the
+/// last good epoch stays as it was.
+pub fn fit_from(request: &TrainRequest, start: Start, split: &Split, device: &Device, observer: &mut dyn Observer) -> Result<Fitted> {
+    request.check(split)?;
+    let cfg = &request.train;
+    let objective = &request.objective;
     let Start { mut model, mut optim, mut history } = start;
     crate::fused::set_enabled(cfg.fused);
     let ad = device.clone().autodiff();
@@ -369,9 +287,9 @@ fn fit(
         observer.epoch_start(epoch, cfg.epochs, n);
         let (mut sum, mut seen) = (0.0f64, 0usize);
         let mut noise_rng = crate::rng::stream(noise_seed(cfg.seed), epoch as u64);
-        let mut task_rng = Task::stream(cfg.seed, epoch);
+        let mut degrade_rng = Objective::stream(cfg.seed, epoch);
         for (b, idx) in epoch_order(n, cfg.seed, epoch, cfg.shuffle).chunks(cfg.batch_size).enumerate() {
-            let (x, target) = task.batch(train_set, idx, &mut task_rng, &ad);
+            let (x, target) = objective.batch(train_set, idx, &mut degrade_rng, &ad);
             let noise = noise_for(&model, idx.len(), &mut noise_rng, &ad);
             let loss = model.loss(x, target, noise);
             let value = loss.clone().into_scalar::<f32>() as f64;
@@ -381,34 +299,32 @@ fn fit(
                     b + 1,
                     match epoch {
                         1 => "none yet".to_string(),
-                        e => format!("epoch {}, in {}", e - 1, out.display()),
+                        e => format!("epoch {}", e - 1),
                     }
                 )));
             }
-            let objective = match cfg.reduction {
+            let step_objective = match cfg.reduction {
                 Reduction::Mean => loss,
                 Reduction::Sum => loss * idx.len() as f32,
             };
-            let grads = GradientsParams::from_grads(objective.backward(), &model);
+            let grads = GradientsParams::from_grads(step_objective.backward(), &model);
             model = optim.step(cfg.lr, model, grads);
             sum += value * idx.len() as f64;
             seen += idx.len();
             observer.batch(seen, sum / seen as f64);
         }
         let train_seconds = t0.elapsed().as_secs_f64();
-        let valid = model.valid();
-        let eval = evaluate(&valid, task, val_set, device, 1000);
+        let eval = evaluate(&model.valid(), objective, val_set, device, 1000);
         history.push(EpochStats { epoch, train_loss: sum / seen as f64, val_loss: eval.loss, val_mse: eval.mse, train_seconds, seconds: 0.0 });
         history.last_mut().expect("pushed").seconds = t0.elapsed().as_secs_f64();
-        run::write_epoch(out, &model, &optim, task, split, device, &history)?;
-        observer.epoch_end(history.last().expect("pushed"));
+        observer.epoch_end(&EpochEnd { history: &history, model: &model, optim: &optim, request, test: &split.test, device })?;
         stopped_early = stop(&history) && epoch < cfg.epochs;
     }
     let valid = model.valid();
-    let eval = evaluate(&valid, task, &split.test, device, 1000);
+    let eval = evaluate(&valid, objective, &split.test, device, 1000);
     let report = TrainReport {
-        model: model_cfg.name().to_string(),
-        data: data.get("data").and_then(|d| d.as_str()).unwrap_or("").to_string(),
+        model: request.model.name().to_string(),
+        data: request.data_name().to_string(),
         n_train: train_set.len(),
         n_val: val_set.len(),
         n_test: split.test.len(),
@@ -427,35 +343,5 @@ fn fit(
         test_kl: None,
         extra: None,
     };
-    Ok((valid, report))
-}
-
-/// Draws 8 test inputs above their reconstructions (as the PyTorch VAE example does).
-pub fn reconstruction_grid(model: &Model, ds: &Dataset, device: &Device, title: &str, path: &Path) -> Result<()> {
-    let shape = ds.shape();
-    if !matches!(shape, SampleShape::Image { .. }) {
-        return Ok(());
-    }
-    let n = 8.min(ds.len());
-    let rec = reconstruct_head(model, ds, device, n);
-    let mut g = Grid::new(shape, 2)?.title(title);
-    g.row(Some("input".into()), (0..n).map(|i| ds.sample(i)));
-    g.row(Some("output".into()), rec.chunks_exact(ds.sample_len()));
-    g.save_png(path)
-}
-
-/// The loss curves of a run.
-pub fn loss_chart(history: &[EpochStats], path: &Path) -> Result<()> {
-    LineChart {
-        title: "Loss per value".into(),
-        x_label: "epoch".into(),
-        y_label: "loss".into(),
-        series: vec![
-            Series { name: "train".into(), points: history.iter().map(|s| (s.epoch as f64, s.train_loss)).collect() },
-            Series { name: "validation".into(), points: history.iter().map(|s| (s.epoch as f64, s.val_loss)).collect() },
-        ],
-        markers: vec![],
-        y_range: None,
-    }
-    .save_png(path)
+    Ok(Fitted { model: valid, report })
 }

@@ -1,38 +1,50 @@
-//! The run folder: `config.json` (model, training and data configuration), `model.safetensors`,
-//! `checkpoint/epoch-N/` (weights, optimizer state, history: what `--resume` reads),
-//! `metrics.csv`, `loss.png`, `reconstruction_EPOCH.png`, `report.json`. Every file is written
-//! atomically, and a checkpoint folder appears only once complete.
+//! The run folder: `config.json` (the [`TrainRequest`]: model, training, data and objective),
+//! `model.safetensors`, `checkpoint/epoch-N/` (weights, optimizer state, history: what
+//! `--resume` reads), `metrics.csv`, `loss.png`, `reconstruction_EPOCH.png`, `report.json`.
+//! Every file is written atomically, and a checkpoint folder appears only once complete.
+//!
+//! [`RunWriter`] is the observer that writes it; [`train`] and [`resume`] attach it to the
+//! in-memory trainer; [`Run`] loads a finished run, reading `config.json` once.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
 
-use super::{loss_chart, reconstruction_grid, EpochStats, TrainConfig};
+use super::{EpochEnd, Fitted, Observer, Start, TrainRequest};
 use crate::data::Split;
 use crate::error::{Error, Result};
 use crate::models::{Model, ModelConfig};
-use crate::tasks::task::Task;
 
-#[derive(serde::Serialize, serde::Deserialize)]
-struct RunConfig {
-    model: ModelConfig,
-    train: TrainConfig,
-    /// Where the data came from (what the program needs to load it again).
-    #[serde(default)]
-    data: serde_json::Value,
-    /// What the model was trained to do (reconstruction when absent).
-    #[serde(default)]
-    task: Task,
+/// A trained run loaded from its folder: the request it was trained with and the model with
+/// its final weights (inference form).
+pub struct Run {
+    pub dir: PathBuf,
+    pub request: TrainRequest,
+    pub model: Model,
 }
 
-pub(crate) fn write_config(out: &Path, model: &ModelConfig, train: &TrainConfig, task: &Task, data: &serde_json::Value) -> Result<()> {
-    crate::io::create_dir(out)?;
-    let rc = RunConfig { model: model.clone(), train: train.clone(), data: data.clone(), task: task.clone() };
-    crate::io::write_json(&out.join("config.json"), &rc)
+impl Run {
+    /// Loads `dir` for inference on `device`: `config.json` once, then `model.safetensors`.
+    pub fn open(dir: &Path, device: &Device) -> Result<Self> {
+        let request = read_request(dir)?;
+        let model = super::weights::load(request.model.init(device)?, &dir.join("model.safetensors"))?;
+        Ok(Run { dir: dir.to_path_buf(), request, model })
+    }
+
+    /// The model configuration.
+    pub fn config(&self) -> &ModelConfig {
+        &self.request.model
+    }
+
+    /// A run made in memory (a fitted model and its request), for code that takes a [`Run`].
+    pub fn from_fitted(request: TrainRequest, model: Model, dir: &Path) -> Self {
+        Run { dir: dir.to_path_buf(), request, model }
+    }
 }
 
-fn read_run_config(run: &Path) -> Result<RunConfig> {
+/// Reads a run folder's `config.json`.
+pub fn read_request(run: &Path) -> Result<TrainRequest> {
     let cfg_path = run.join("config.json");
     let text = std::fs::read_to_string(&cfg_path).map_err(|source| Error::Read { path: cfg_path.clone(), source })?;
     let bad = |e: serde_json::Error| Error::input(&cfg_path, format!("not an aekit run config: {e}"));
@@ -51,17 +63,6 @@ fn with_train_defaults(value: &mut serde_json::Value) {
     }
 }
 
-/// The task a run was trained for.
-pub fn read_task(run: &Path) -> Result<Task> {
-    Ok(read_run_config(run)?.task)
-}
-
-/// The model, training and data configuration of a run.
-pub fn read_config(run: &Path) -> Result<(ModelConfig, TrainConfig, serde_json::Value)> {
-    let rc = read_run_config(run)?;
-    Ok((rc.model, rc.train, rc.data))
-}
-
 fn checkpoints(out: &Path) -> Vec<(usize, PathBuf)> {
     let mut v: Vec<(usize, PathBuf)> = std::fs::read_dir(out.join("checkpoint"))
         .map(|rd| {
@@ -77,85 +78,134 @@ fn checkpoints(out: &Path) -> Vec<(usize, PathBuf)> {
     v
 }
 
-pub(crate) fn clear_checkpoints(out: &Path) -> Result<()> {
-    let dir = out.join("checkpoint");
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir).map_err(|source| Error::Write { path: dir, source })?;
-    }
-    Ok(())
+fn werr(path: &Path, source: std::io::Error) -> Error {
+    Error::Write { path: path.to_path_buf(), source }
 }
 
-/// The newest complete checkpoint and the history up to it.
-pub(crate) fn latest_checkpoint(out: &Path) -> Result<(PathBuf, Vec<EpochStats>)> {
-    let (_, dir) = checkpoints(out)
-        .pop()
-        .ok_or_else(|| Error::input(out, "no checkpoint to resume from (checkpoint/epoch-N/ is written after every epoch)"))?;
-    let state = dir.join("history.json");
-    let text = std::fs::read_to_string(&state).map_err(|source| Error::Read { path: state.clone(), source })?;
-    let history = serde_json::from_str(&text).map_err(|e| Error::input(&state, format!("not an aekit history: {e}")))?;
-    Ok((dir, history))
+/// The observer that writes a run folder: after every epoch a checkpoint (weights, optimizer
+/// state, history), `model.safetensors`, `metrics.csv` and the epoch's figures.
+pub struct RunWriter {
+    dir: PathBuf,
 }
 
-/// Checkpoint and figures after an epoch. `model` is the training (autodiff) model.
-pub(crate) fn write_epoch(
-    out: &Path,
-    model: &Model,
-    optim: &burn::optim::ModuleOptimizer,
-    task: &Task,
-    split: &Split,
-    device: &Device,
-    history: &[EpochStats],
-) -> Result<()> {
-    let epoch = history.last().map(|s| s.epoch).unwrap_or(0);
-    let root = out.join("checkpoint");
-    crate::io::create_dir(&root)?;
-    let werr = |path: &Path, source| Error::Write { path: path.to_path_buf(), source };
-    let tmp = tempfile::Builder::new().prefix(".epoch-").tempdir_in(&root).map_err(|e| werr(&root, e))?;
-    super::weights::save(model, &tmp.path().join("model.safetensors"))?;
-    let opt = tmp.path().join("optimizer.bpk");
-    optim.save(&opt).map_err(|e| werr(&opt, std::io::Error::other(e.to_string())))?;
-    crate::io::write_json(&tmp.path().join("history.json"), &history)?;
-    let done = root.join(format!("epoch-{epoch}"));
-    if done.exists() {
-        std::fs::remove_dir_all(&done).map_err(|e| werr(&done, e))?;
-    }
-    std::fs::rename(tmp.keep(), &done).map_err(|e| werr(&done, e))?;
-    for (n, dir) in checkpoints(out) {
-        if n != epoch {
-            std::fs::remove_dir_all(&dir).map_err(|e| werr(&dir, e))?;
+impl RunWriter {
+    /// Starts a fresh run in `dir`: writes `config.json` and removes earlier checkpoints.
+    pub fn create(dir: &Path, request: &TrainRequest) -> Result<Self> {
+        crate::io::create_dir(dir)?;
+        crate::io::write_json(&dir.join("config.json"), request)?;
+        let cp = dir.join("checkpoint");
+        if cp.exists() {
+            std::fs::remove_dir_all(&cp).map_err(|e| werr(&cp, e))?;
         }
+        Ok(RunWriter { dir: dir.to_path_buf() })
     }
 
-    let valid = model.valid();
-    super::weights::save(&valid, &out.join("model.safetensors"))?;
-    let mut csv = String::from("epoch,train_loss,val_loss,val_mse,train_seconds\n");
-    for s in history {
-        let _ = writeln!(csv, "{},{},{},{},{}", s.epoch, s.train_loss, s.val_loss, s.val_mse, s.train_seconds);
+    /// Continues writing the run in `dir` (its `config.json` stays).
+    pub fn resume(dir: &Path) -> Self {
+        RunWriter { dir: dir.to_path_buf() }
     }
-    crate::io::write_bytes(&out.join("metrics.csv"), csv.as_bytes())?;
-    loss_chart(history, &out.join("loss.png"))?;
-    let grid = out.join(format!("reconstruction_{epoch}.png"));
-    if task.is_restoration() {
-        crate::tasks::restore::epoch_grid(&valid, task, &split.test, device, &format!("epoch {epoch}: test images, degraded, restored"), &grid)?;
-    } else {
-        reconstruction_grid(&valid, &split.test, device, &format!("epoch {epoch}: test inputs and reconstructions"), &grid)?;
+
+    /// The newest complete checkpoint of the run, ready to train on from `request`'s settings.
+    pub fn latest(&self, request: &TrainRequest, device: &Device) -> Result<Start> {
+        let (_, dir) = checkpoints(&self.dir)
+            .pop()
+            .ok_or_else(|| Error::input(&self.dir, "no checkpoint to resume from (checkpoint/epoch-N/ is written after every epoch)"))?;
+        let state = dir.join("history.json");
+        let text = std::fs::read_to_string(&state).map_err(|source| Error::Read { path: state.clone(), source })?;
+        let history = serde_json::from_str(&text).map_err(|e| Error::input(&state, format!("not an aekit history: {e}")))?;
+        let model = super::weights::load(request.model.init(&device.clone().autodiff())?, &dir.join("model.safetensors"))?;
+        let optim_path = dir.join("optimizer.bpk");
+        let optim = request
+            .train
+            .optimizer()
+            .load(&optim_path)
+            .map_err(|e| Error::input(&optim_path, format!("cannot read the optimizer state: {e}")))?;
+        Ok(Start { model, optim, history })
     }
-    if let Some(vae) = valid.variational() {
-        // Like the PyTorch example: 64 decoded draws from the prior after every epoch (the same
-        // draws each epoch, so the pictures show the decoder changing).
-        let x = crate::tasks::generate::sample(vae, 64, 1.0, 0, device);
-        crate::tasks::generate::write_samples(&x, split.test.shape(), &format!("epoch {epoch}: samples from the prior"), out, &format!("sample_{epoch}.png"), false)?;
+
+    fn checkpoint(&self, end: &EpochEnd<'_>) -> Result<()> {
+        let epoch = end.stats().epoch;
+        let root = self.dir.join("checkpoint");
+        crate::io::create_dir(&root)?;
+        let tmp = tempfile::Builder::new().prefix(".epoch-").tempdir_in(&root).map_err(|e| werr(&root, e))?;
+        super::weights::save(end.model, &tmp.path().join("model.safetensors"))?;
+        let opt = tmp.path().join("optimizer.bpk");
+        end.optim.save(&opt).map_err(|e| werr(&opt, std::io::Error::other(e.to_string())))?;
+        crate::io::write_json(&tmp.path().join("history.json"), &end.history)?;
+        let done = root.join(format!("epoch-{epoch}"));
+        if done.exists() {
+            std::fs::remove_dir_all(&done).map_err(|e| werr(&done, e))?;
+        }
+        std::fs::rename(tmp.keep(), &done).map_err(|e| werr(&done, e))?;
+        for (n, dir) in checkpoints(&self.dir) {
+            if n != epoch {
+                std::fs::remove_dir_all(&dir).map_err(|e| werr(&dir, e))?;
+            }
+        }
+        Ok(())
     }
-    Ok(())
 }
 
-/// Rebuilds a trained model from a run folder: the model from `config.json`, its weights from
-/// `model.safetensors`.
-pub fn load(run: &Path, device: &Device) -> Result<(Model, ModelConfig, TrainConfig)> {
-    let (model_cfg, train, _) = read_config(run)?;
-    let model = model_cfg.init(device)?;
-    let model = super::weights::load(model, &run.join("model.safetensors"))?;
-    Ok((model, model_cfg, train))
+impl Observer for RunWriter {
+    fn epoch_end(&mut self, end: &EpochEnd<'_>) -> Result<()> {
+        self.checkpoint(end)?;
+        let valid = end.model.valid();
+        super::weights::save(&valid, &self.dir.join("model.safetensors"))?;
+        let mut csv = String::from("epoch,train_loss,val_loss,val_mse,train_seconds\n");
+        for s in end.history {
+            let _ = writeln!(csv, "{},{},{},{},{}", s.epoch, s.train_loss, s.val_loss, s.val_mse, s.train_seconds);
+        }
+        crate::io::write_bytes(&self.dir.join("metrics.csv"), csv.as_bytes())?;
+        super::figures::epoch_figures(&valid, &end.request.objective, end.test, end.device, end.history, &self.dir)
+    }
+}
+
+/// Names the run folder in a training failure (where the last good checkpoint is).
+fn in_folder(e: Error, dir: &Path) -> Error {
+    match e {
+        Error::Numerical(msg) => Error::Numerical(format!("{msg} Run folder: {}", dir.display())),
+        e => e,
+    }
+}
+
+/// Trains a fresh model and writes the run folder `dir` as it goes (see [`RunWriter`]); the
+/// report is returned, not yet written.
+pub fn train(request: &TrainRequest, split: &Split, device: &Device, dir: &Path, observer: &mut dyn Observer) -> Result<Fitted> {
+    request.check(split)?;
+    let mut writer = RunWriter::create(dir, request)?;
+    let start = Start::fresh(request, device)?;
+    super::fit_from(request, start, split, device, &mut (&mut writer, observer)).map_err(|e| in_folder(e, dir))
+}
+
+/// What `--resume` may change in a run's settings.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ResumeOptions {
+    /// A new total of epochs.
+    pub epochs: Option<usize>,
+    /// A new learning rate (gives up exact reproducibility).
+    pub lr: Option<f64>,
+}
+
+impl ResumeOptions {
+    /// `request` with these changes.
+    pub fn apply(&self, mut request: TrainRequest) -> TrainRequest {
+        if let Some(e) = self.epochs {
+            request.train.epochs = e;
+        }
+        if let Some(lr) = self.lr {
+            request.train.lr = lr;
+        }
+        request
+    }
+}
+
+/// Continues the run in `dir` from its last checkpoint. `request` is the run's own
+/// ([`read_request`], with [`ResumeOptions::apply`]), read once by the caller.
+pub fn resume(request: &TrainRequest, split: &Split, device: &Device, dir: &Path, observer: &mut dyn Observer) -> Result<Fitted> {
+    request.check(split)?;
+    let mut writer = RunWriter::resume(dir);
+    let start = writer.latest(request, device)?;
+    super::fit_from(request, start, split, device, &mut (&mut writer, observer)).map_err(|e| in_folder(e, dir))
 }
 
 #[cfg(test)]
@@ -169,12 +219,13 @@ mod tests {
             "train":{"epochs":2,"batch_size":128,"lr":0.001,"weight_decay":0.0,"adam_epsilon":1e-8,"seed":0,
             "shuffle":true,"val_fraction":0.0,"patience":null},"data":{"data":"mnist-embedded"}}"#;
         std::fs::write(dir.path().join("config.json"), old).unwrap();
-        let (model, train, data) = super::read_config(dir.path()).expect("an earlier run folder loads");
-        assert_eq!(model.name(), "dense");
-        let crate::models::ModelConfig::Dense(c) = model else { unreachable!() };
+        let r = super::read_request(dir.path()).expect("an earlier run folder loads");
+        assert_eq!(r.model.name(), "dense");
+        let crate::models::ModelConfig::Dense(c) = r.model else { unreachable!() };
         assert!(c.latent_activation);
-        assert_eq!(train.reduction, crate::train::Reduction::Mean);
-        assert!(train.fused);
-        assert_eq!(data["data"], "mnist-embedded");
+        assert_eq!(r.train.reduction, crate::train::Reduction::Mean);
+        assert!(r.train.fused);
+        assert_eq!(r.data["data"], "mnist-embedded");
+        assert_eq!(r.objective, crate::train::Objective::Reconstruct);
     }
 }

@@ -145,7 +145,7 @@ mod tests {
     use super::*;
     use crate::data::SampleShape;
     use crate::models::linear::LinearAeConfig;
-    use crate::models::ModelConfig;
+    use crate::models::{Autoencoder, ModelConfig};
 
     fn linear(latent: usize) -> ModelConfig {
         ModelConfig::Linear(LinearAeConfig::new(SampleShape::Tabular { features: 6 }, latent))

@@ -109,6 +109,19 @@ impl Grid {
     }
 }
 
+/// Writes images `[N, P]` of `shape` as one grid, 8 per row, titled `title`.
+pub fn save_sample_grid(x: &[f32], shape: SampleShape, title: &str, path: &Path) -> Result<()> {
+    if !matches!(shape, SampleShape::Image { .. }) {
+        return Err(Error::Shape(format!("cannot draw {shape} samples as images")));
+    }
+    let mut g = Grid::new(shape, 2)?.title(title);
+    let imgs: Vec<&[f32]> = x.chunks_exact(shape.len()).collect();
+    for row in imgs.chunks(8) {
+        g.row(None, row.iter().copied());
+    }
+    g.save_png(path)
+}
+
 /// Encodes an RGB buffer as PNG and writes it atomically.
 pub fn save_rgb_png(path: &Path, w: usize, h: usize, rgb: &[u8]) -> Result<()> {
     let mut bytes = Vec::new();

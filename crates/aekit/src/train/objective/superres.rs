@@ -1,15 +1,14 @@
 //! Super-resolution: the clean image downscaled by `scale` (area or bicubic) is the degraded
 //! image; the model either takes it bicubic-upscaled back to full size and restores detail
 //! (SRCNN-style, `input = upscaled`) or takes the low-resolution image and upsamples itself
-//! (`input = low_res`, the `subpixel` model). Baselines: nearest and bicubic upscaling.
+//! (`input = low_res`, the `subpixel` model).
 
 use crate::data::degrade::{downscale, upscale_bicubic, upscale_nearest, Downscale};
 use crate::data::SampleShape;
 use crate::error::{Error, Result};
-use crate::models::restore::RestoreArch;
 use crate::models::ModelConfig;
 
-use super::task::image_dims;
+use super::image_dims;
 
 /// What the model is given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -22,23 +21,22 @@ pub enum SrInput {
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct SuperresTask {
+pub struct Superres {
     pub scale: usize,
     pub downscale: Downscale,
     pub input: SrInput,
 }
 
-impl SuperresTask {
+impl Superres {
     /// The task for `model`: low-resolution input for models that upsample themselves.
     pub fn for_model(scale: usize, downscale: Downscale, model: &ModelConfig) -> Result<Self> {
         if !(2..=4).contains(&scale) {
             return Err(Error::arg("scale", format!("{scale}: expected 2, 3 or 4")));
         }
-        let input = match model {
-            ModelConfig::Restore(c) if c.arch == RestoreArch::Subpixel => SrInput::LowRes,
-            _ => SrInput::Upscaled,
-        };
-        Ok(SuperresTask { scale, downscale, input })
+        // A model that upsamples takes the low-resolution image; the others its bicubic
+        // upscaling.
+        let input = if model.upscale() > 1 { SrInput::LowRes } else { SrInput::Upscaled };
+        Ok(Superres { scale, downscale, input })
     }
 
     pub fn check(&self, model: &ModelConfig, shape: SampleShape) -> Result<()> {
@@ -47,11 +45,7 @@ impl SuperresTask {
         if h % s != 0 || w % s != 0 {
             return Err(Error::Shape(format!("super-resolution by {s} needs image sides divisible by {s}; the data is {h}x{w}")));
         }
-        let upsamples = match model {
-            ModelConfig::Restore(c) => c.upscale,
-            _ => 1,
-        };
-        match (self.input, upsamples) {
+        match (self.input, model.upscale()) {
             (SrInput::Upscaled, 1) => Ok(()),
             (SrInput::LowRes, u) if u == s => Ok(()),
             (_, u) => Err(Error::arg("scale", format!("the model upsamples by {u}, the task by {s}"))),
@@ -90,7 +84,8 @@ impl SuperresTask {
         self.prepare(&self.low_res(clean, shape), shape)
     }
 
-    fn upscale_with(&self, low: &[f32], shape: SampleShape, f: fn(&[f32], usize, usize, usize, usize) -> Vec<f32>) -> Vec<f32> {
+    /// Low-resolution images `[N, C·h·w]` upscaled by `f` to full size.
+    pub fn upscale_with(&self, low: &[f32], shape: SampleShape, f: fn(&[f32], usize, usize, usize, usize) -> Vec<f32>) -> Vec<f32> {
         let l = self.low_res_shape(shape);
         let d = l.dims();
         low.chunks_exact(l.len()).flat_map(|img| f(img, d[0], d[1], d[2], self.scale)).collect()
@@ -114,13 +109,5 @@ impl SuperresTask {
                 SrInput::LowRes => "the low-resolution image and upsamples it",
             }
         )
-    }
-
-    /// Baselines on low-resolution images `[N, C·h·w]`: nearest and bicubic upscaling.
-    pub fn baselines(&self, low: &[f32], shape: SampleShape) -> Vec<(String, Vec<f32>)> {
-        vec![
-            ("nearest upscaling".to_string(), self.upscale_with(low, shape, upscale_nearest)),
-            ("bicubic upscaling (Keys a = -0.5, PIL's; image crate CatmullRom)".to_string(), self.upscale_with(low, shape, upscale_bicubic)),
-        ]
     }
 }

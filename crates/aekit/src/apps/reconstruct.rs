@@ -3,16 +3,14 @@
 //! optimum spans the first k principal components, so its test MSE should approach PCA's and
 //! the principal angles between the two subspaces should be small.
 
-use std::path::Path;
-
 use burn::prelude::*;
 
 use crate::data::Split;
 use crate::error::Result;
 use crate::linalg::principal_angles_deg;
-use crate::models::{Model, ModelConfig};
+use crate::models::{Autoencoder, Model};
 use crate::pca::{NComponents, PcaParams};
-use crate::train::{self, Observer, TrainConfig, TrainReport};
+use crate::train::TrainReport;
 
 /// The linear autoencoder next to PCA with the same number of components.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -32,8 +30,7 @@ pub struct PcaComparison {
 
 /// Compares a trained linear autoencoder with PCA on `split`.
 pub fn compare_with_pca(model: &Model, split: &Split, ae_test_mse: f64) -> Result<Option<PcaComparison>> {
-    let Model::Linear(lin) = model else { return Ok(None) };
-    let basis = lin.decoder_basis();
+    let Some(basis) = model.decoder_basis() else { return Ok(None) };
     let p = split.train.sample_len();
     let k = basis.len() / p;
     let pca = PcaParams::new(NComponents::Count(k)).fit(split.train.data(), p)?;
@@ -50,51 +47,21 @@ pub fn compare_with_pca(model: &Model, split: &Split, ae_test_mse: f64) -> Resul
     }))
 }
 
-/// Adds model-specific comparisons and writes `report.json` into the run folder.
-fn finish(model: &Model, mut report: TrainReport, split: &Split, device: &Device, out: &Path) -> Result<TrainReport> {
+/// Adds model-specific figures to a reconstruction report: the linear model's PCA comparison,
+/// a VAE's test ELBO and its parts.
+pub(crate) fn finish(model: &Model, report: &mut TrainReport, split: &Split, device: &Device) -> Result<()> {
     if let Some(c) = compare_with_pca(model, split, report.test_mse)? {
         report.extra = Some(serde_json::json!({ "pca_comparison": c }));
     }
     if let Some(vae) = model.variational() {
-        let e = crate::tasks::generate::elbo(vae, &split.test, device);
+        let e = crate::apps::generate::elbo(vae, &split.test, device);
         report.test_loss = e.loss;
         report.test_loss_mean_z = Some(e.loss_mean_z);
         report.test_reconstruction = Some(e.reconstruction);
         report.test_kl = Some(e.kl);
         report.loss = "negative ELBO per sample in nats (reconstruction -log p(x|z) summed over pixels + KL), z sampled once per image; training used the same objective (with its beta)".into();
     }
-    crate::io::write_json(&out.join("report.json"), &report)?;
-    Ok(report)
-}
-
-/// Trains a fresh model and writes the whole run folder, report included. `data` records where
-/// the data came from (saved in `config.json`, with at least a `"data"` name).
-pub fn run(
-    model_cfg: &ModelConfig,
-    cfg: &TrainConfig,
-    split: &Split,
-    data: &serde_json::Value,
-    device: &Device,
-    out: &Path,
-    observer: &mut dyn Observer,
-) -> Result<(Model, TrainReport)> {
-    let (model, report) = train::train(model_cfg, cfg, split, data, device, out, observer)?;
-    let report = finish(&model, report, split, device, out)?;
-    Ok((model, report))
-}
-
-/// Continues an interrupted run (see [`train::resume`]) and rewrites its report.
-pub fn resume(
-    out: &Path,
-    split: &Split,
-    device: &Device,
-    epochs: Option<usize>,
-    lr: Option<f64>,
-    observer: &mut dyn Observer,
-) -> Result<(Model, TrainReport)> {
-    let (model, _, report) = train::resume(out, split, device, epochs, lr, observer)?;
-    let report = finish(&model, report, split, device, out)?;
-    Ok((model, report))
+    Ok(())
 }
 
 /// The demo page's autoencoder section; each entry is a report and its run folder relative to

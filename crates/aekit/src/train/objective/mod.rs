@@ -1,25 +1,31 @@
-//! What a model is trained to do: the registry of tasks. A task turns a batch of clean samples
-//! into (input, target) pairs: identity for reconstruction, corrupt(x) → x for denoising,
-//! downscale(x) → x for super-resolution. It is saved in the run's `config.json` (field `task`),
-//! so `eval`, `denoise` and `upscale` rebuild the same degradation from the run folder.
+//! What a model is trained to do: the training objective. An objective turns a batch of clean
+//! samples into (input, target) pairs: identity for reconstruction, corrupt(x) → x for
+//! denoising, downscale(x) → x for super-resolution. It is saved in the run's `config.json`
+//! (field `task`, its name before objectives lived in the trainer), so `eval`, `denoise` and
+//! `upscale` rebuild the same degradation from the run folder.
+//!
+//! A new objective is a file here, one variant below, and one arm in each `match` of this file.
+
+pub mod denoise;
+pub mod superres;
 
 use burn::prelude::*;
 
-use super::denoise::DenoiseTask;
-use super::superres::SuperresTask;
+pub use denoise::Denoise;
+pub use superres::{SrInput, Superres};
 use crate::data::{Dataset, SampleShape};
 use crate::error::{Error, Result};
 use crate::models::ModelConfig;
 
-/// The registry: one variant per task.
+/// The registry: one variant per objective.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "task", rename_all = "snake_case")]
-pub enum Task {
+pub enum Objective {
     /// The target is the input.
     #[default]
     Reconstruct,
-    Denoise(DenoiseTask),
-    Superres(SuperresTask),
+    Denoise(Denoise),
+    Superres(Superres),
 }
 
 /// Seeds the degradation streams apart from the shuffling and the VAE noise.
@@ -27,26 +33,26 @@ const TASK_SEED: u64 = 0x7a5c_0de5_1ee7_0001;
 /// The stream of evaluations: fixed, so the test set is degraded the same way every time.
 pub const EVAL_SEED: u64 = 0xe7a1_0000_7e57;
 
-impl Task {
+impl Objective {
     pub fn name(&self) -> &'static str {
         match self {
-            Task::Reconstruct => "reconstruct",
-            Task::Denoise(_) => "denoise",
-            Task::Superres(_) => "superres",
+            Objective::Reconstruct => "reconstruct",
+            Objective::Denoise(_) => "denoise",
+            Objective::Superres(_) => "superres",
         }
     }
 
     /// Whether inputs differ from targets.
     pub fn is_restoration(&self) -> bool {
-        !matches!(self, Task::Reconstruct)
+        !matches!(self, Objective::Reconstruct)
     }
 
-    /// Checks that the model and data of `shape` fit the task.
+    /// Checks that the model and data of `shape` fit the objective.
     pub fn check(&self, model: &ModelConfig, shape: SampleShape) -> Result<()> {
         match self {
-            Task::Reconstruct => Ok(()),
-            Task::Denoise(t) => t.check(model, shape),
-            Task::Superres(t) => t.check(model, shape),
+            Objective::Reconstruct => Ok(()),
+            Objective::Denoise(t) => t.check(model, shape),
+            Objective::Superres(t) => t.check(model, shape),
         }
     }
 
@@ -59,7 +65,7 @@ impl Task {
     /// The model's input shape for clean samples of `shape`.
     pub fn input_shape(&self, shape: SampleShape) -> SampleShape {
         match self {
-            Task::Superres(t) => t.input_shape(shape),
+            Objective::Superres(t) => t.input_shape(shape),
             _ => shape,
         }
     }
@@ -67,9 +73,9 @@ impl Task {
     /// Degrades a batch of clean samples `[B, P]` (flat) into model inputs `[B, P_in]`.
     pub fn degrade(&self, clean: &[f32], shape: SampleShape, rng: &mut impl rand::Rng) -> Vec<f32> {
         match self {
-            Task::Reconstruct => clean.to_vec(),
-            Task::Denoise(t) => t.degrade(clean, shape, rng),
-            Task::Superres(t) => t.degrade(clean, shape),
+            Objective::Reconstruct => clean.to_vec(),
+            Objective::Denoise(t) => t.degrade(clean, shape, rng),
+            Objective::Superres(t) => t.degrade(clean, shape),
         }
     }
 
@@ -78,7 +84,7 @@ impl Task {
     /// # Shapes
     /// → (`[B, P_in]`, `[B, P]`)
     pub fn batch(&self, ds: &Dataset, idx: &[usize], rng: &mut impl rand::Rng, device: &Device) -> (Tensor<2>, Tensor<2>) {
-        let target = crate::train::batch_tensor(ds, idx, device);
+        let target = crate::data::batch_tensor(ds, idx, device);
         if !self.is_restoration() {
             return (target.clone(), target);
         }
@@ -94,7 +100,7 @@ impl Task {
     /// A degraded input shown at the clean size (nearest upscaling of low-resolution inputs).
     pub fn display(&self, input: &[f32], shape: SampleShape) -> Vec<f32> {
         match self {
-            Task::Superres(t) => t.display(input, shape),
+            Objective::Superres(t) => t.display(input, shape),
             _ => input.to_vec(),
         }
     }
@@ -102,9 +108,9 @@ impl Task {
     /// One-line description for reports.
     pub fn describe(&self) -> String {
         match self {
-            Task::Reconstruct => "reconstruction (input = target)".into(),
-            Task::Denoise(t) => t.describe(),
-            Task::Superres(t) => t.describe(),
+            Objective::Reconstruct => "reconstruction (input = target)".into(),
+            Objective::Denoise(t) => t.describe(),
+            Objective::Superres(t) => t.describe(),
         }
     }
 }

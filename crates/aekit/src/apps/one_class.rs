@@ -10,9 +10,8 @@ use burn::prelude::*;
 
 use crate::data::Split;
 use crate::error::{Error, Result};
-use crate::models::ModelConfig;
-use crate::tasks::anomaly::{self, FitOptions, FitReport, ScoreKind};
-use crate::train::{Observer, TrainConfig};
+use crate::apps::anomaly::{self, FitOptions, FitReport, ScoreKind};
+use crate::train::{Observer, TrainRequest};
 
 /// One-Class Deep SVDD's MNIST AUROC per digit in percent (Ruff et al. 2018, Table 1).
 pub const DEEP_SVDD: [f64; 10] = [98.0, 99.7, 91.7, 91.9, 94.9, 88.5, 98.3, 94.6, 93.9, 96.5];
@@ -47,20 +46,20 @@ pub struct Report {
     pub complete: bool,
 }
 
-/// Runs the digits `digits` (each into `out/digit-d/`) and writes `out/report.json` over every
-/// digit finished in `out`. `split` must be labelled MNIST-like data.
-#[allow(clippy::too_many_arguments)]
-pub fn run(
-    model_cfg: &ModelConfig,
-    train_cfg: &TrainConfig,
-    score: Option<ScoreKind>,
-    split: &Split,
-    digits: &[u32],
-    data: &serde_json::Value,
-    device: &Device,
-    out: &Path,
-    observer: &mut dyn FnMut(u32) -> Box<dyn Observer>,
-) -> Result<Report> {
+/// What to run: the detector's training request (model, settings, data description), its
+/// score, and the digits.
+pub struct OneClass {
+    pub request: TrainRequest,
+    /// The anomaly score (default: the model's, see [`anomaly::FitOptions::score`]).
+    pub score: Option<ScoreKind>,
+    pub digits: Vec<u32>,
+}
+
+/// Runs the digits of `bench` (each into `out/digit-d/`) and writes `out/report.json` over
+/// every digit finished in `out`. `split` must be labelled MNIST-like data.
+pub fn run(bench: &OneClass, split: &Split, device: &Device, out: &Path, observer: &mut dyn FnMut(u32) -> Box<dyn Observer>) -> Result<Report> {
+    let OneClass { request, score, digits } = bench;
+    let (score, train_cfg) = (*score, &request.train);
     if split.train.labels().is_none() || split.test.labels().is_none() {
         return Err(Error::arg("data", "the one-class benchmark needs labelled data (mnist)"));
     }
@@ -70,7 +69,7 @@ pub fn run(
     for &d in digits {
         let opts = FitOptions { score, calibration_fraction: 0.0, normal_labels: Some(vec![d]), seed: train_cfg.seed, ..FitOptions::default() };
         let mut obs = observer(d);
-        let r = anomaly::fit(model_cfg, train_cfg, split, data, &opts, device, &out.join(format!("digit-{d}")), obs.as_mut())?;
+        let r = anomaly::fit(request, split, &opts, device, &out.join(format!("digit-{d}")), obs.as_mut())?;
         let result = DigitResult {
             digit: d,
             auroc: 100.0 * r.test_auroc.unwrap_or(f64::NAN),

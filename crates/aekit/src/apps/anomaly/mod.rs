@@ -21,8 +21,8 @@ use crate::data::{Dataset, SampleShape, Split};
 use crate::error::{Error, Result};
 use crate::metrics::{self, CurvePoint};
 use crate::models::{activate, Autoencoder, Model, ModelConfig};
-use crate::tasks::codes::Trained;
-use crate::train::{Observer, TrainConfig};
+use crate::train::run::Run;
+use crate::train::{Observer, TrainConfig, TrainRequest};
 use crate::viz::grid::Grid;
 use crate::viz::plot::{LineChart, Series};
 
@@ -212,18 +212,10 @@ fn keep_labels(ds: &Dataset, normal: &[u32], what: &str) -> Result<(Dataset, Vec
 /// Trains a detector on the normal samples of `split.train` and writes the run folder `out`
 /// (training files, `anomaly.json`, `standardize.json` for tables, `anomaly_report.json`, and
 /// `roc.png`/`pr.png` when the test part holds anomalies). Tabular data are standardized with
-/// statistics of the training rows; `model_cfg` must take them (identity output for tables).
-#[allow(clippy::too_many_arguments)]
-pub fn fit(
-    model_cfg: &ModelConfig,
-    train_cfg: &TrainConfig,
-    split: &Split,
-    data: &serde_json::Value,
-    opts: &FitOptions,
-    device: &Device,
-    out: &Path,
-    observer: &mut dyn Observer,
-) -> Result<FitReport> {
+/// statistics of the training rows; the request's model must take them (identity output for
+/// tables).
+pub fn fit(request: &TrainRequest, split: &Split, opts: &FitOptions, device: &Device, out: &Path, observer: &mut dyn Observer) -> Result<FitReport> {
+    let model_cfg = &request.model;
     if !(opts.contamination > 0.0 && opts.contamination < 1.0) {
         return Err(Error::arg("contamination", format!("{}: expected a fraction in (0, 1), e.g. 0.1", opts.contamination)));
     }
@@ -233,7 +225,7 @@ pub fn fit(
     if !(0.0..1.0).contains(&opts.calibration_fraction) {
         return Err(Error::arg("calibration fraction", format!("{}: expected 0 (no p-values) or a fraction in (0, 1)", opts.calibration_fraction)));
     }
-    let variational = matches!(model_cfg, ModelConfig::Vae(_) | ModelConfig::ConvVae(_));
+    let variational = model_cfg.is_variational();
     let score = opts.score.unwrap_or(if variational { ScoreKind::NegElbo } else { ScoreKind::Mse });
     if score == ScoreKind::NegElbo && !variational {
         return Err(Error::arg("score", format!("the negative ELBO needs a VAE (--model vae or conv-vae), not {}; use the MSE score", model_cfg.name())));
@@ -272,8 +264,8 @@ pub fn fit(
         (Some(c), true) => c.clone(),
         (None, true) => fit_set.clone(),
     };
-    let (model, train_report) =
-        crate::tasks::reconstruct::run(model_cfg, train_cfg, &Split { train: fit_set.clone(), test: val }, data, device, out, observer)?;
+    let fitted = crate::apps::train_run(request, &Split { train: fit_set.clone(), test: val }, device, out, observer)?;
+    let (model, train_report) = (fitted.model, fitted.report);
     check_score(&model, score)?;
 
     let mut train_scores = scores(&model, score, &fit_set, device);
@@ -378,7 +370,7 @@ fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
 /// The anomaly score of every sample of an (already standardized) dataset.
 pub fn scores(model: &Model, kind: ScoreKind, ds: &Dataset, device: &Device) -> Vec<f64> {
     let idx: Vec<usize> = (0..ds.len()).collect();
-    idx.chunks(BATCH).flat_map(|c| score_batch(model, kind, crate::train::batch_tensor(ds, c, device)).0).collect()
+    idx.chunks(BATCH).flat_map(|c| score_batch(model, kind, crate::data::batch_tensor(ds, c, device)).0).collect()
 }
 
 /// Writes `roc.png` and `pr.png` for scores against known anomalies.
@@ -430,7 +422,7 @@ fn thin(points: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
 
 /// A trained detector: the model and `anomaly.json` (and `standardize.json` for tables).
 pub struct Detector {
-    pub trained: Trained,
+    pub run: Run,
     pub state: DetectorState,
     pub standardizer: Option<Standardizer>,
 }
@@ -453,17 +445,17 @@ impl Detector {
         let text = std::fs::read_to_string(&path).map_err(|source| Error::Read { path: path.clone(), source })?;
         let state: DetectorState =
             serde_json::from_str(&text).map_err(|e| Error::input(&path, format!("not an aekit anomaly detector (aekit anomaly fit writes it): {e}")))?;
-        let trained = Trained::load(run, device)?;
+        let trained = Run::open(run, device)?;
         check_score(&trained.model, state.score)?;
         let sp = run.join(STANDARDIZE_FILE);
-        let standardizer = match trained.config.input_shape() {
+        let standardizer = match trained.config().input_shape() {
             SampleShape::Tabular { .. } => {
                 let text = std::fs::read_to_string(&sp).map_err(|source| Error::Read { path: sp.clone(), source })?;
                 Some(serde_json::from_str(&text).map_err(|e| Error::input(&sp, format!("not aekit column statistics: {e}")))?)
             }
             SampleShape::Image { .. } => None,
         };
-        Ok(Detector { trained, state, standardizer })
+        Ok(Detector { run: trained, state, standardizer })
     }
 
     /// The threshold a rule flags above (`None` for the p-value rule), checking the rule.
@@ -575,7 +567,7 @@ impl Sink<'_> {
     fn batch(&mut self, w: &mut dyn Write, x: Vec<f32>, b: usize, labels: Option<&[u32]>, device: &Device) -> std::io::Result<()> {
         let p = x.len() / b.max(1);
         let t = Tensor::<2>::from_data(TensorData::new(x.clone(), [b, p]), device);
-        let (s, recon, sq) = score_batch(&self.det.trained.model, self.det.state.score, t);
+        let (s, recon, sq) = score_batch(&self.det.run.model, self.det.state.score, t);
         if self.col_all.is_empty() && self.columns.is_some() {
             self.col_all = vec![0.0; p];
             self.col_flagged = vec![0.0; p];
@@ -680,7 +672,7 @@ pub fn score(det: &Detector, input: Input, rule: Rule, normal: Option<Vec<u32>>,
     let mut failure: Option<Error> = None;
     let written = match input {
         Input::Dataset(ds) => {
-            det.trained.config.check_data(ds.shape())?;
+            det.run.config().check_data(ds.shape())?;
             sink.labelled = ds.labels().is_some();
             crate::io::write_atomic(out_csv, |w| {
                 sink.header(w)?;
@@ -698,7 +690,7 @@ pub fn score(det: &Detector, input: Input, rule: Rule, normal: Option<Vec<u32>>,
         }
         Input::Csv(path) => {
             let Some(std) = &det.standardizer else {
-                return Err(Error::input(path, format!("this run's model takes {}, not CSV rows", det.trained.config.input_shape())));
+                return Err(Error::input(path, format!("this run's model takes {}, not CSV rows", det.run.config().input_shape())));
             };
             let mut reader = CsvBatches::open(path, std, det.state.label_column.as_deref())?;
             sink.labelled = reader.label_idx.is_some();
@@ -751,8 +743,8 @@ pub fn score(det: &Detector, input: Input, rule: Rule, normal: Option<Vec<u32>>,
             figures.extend(["roc.png".to_string(), "pr.png".to_string()]);
         }
     }
-    if let SampleShape::Image { .. } = det.trained.config.input_shape() {
-        heatmap(&sink.top, &sink.bottom, det.trained.config.input_shape(), &dir.join("heatmap.png"))?;
+    if let SampleShape::Image { .. } = det.run.config().input_shape() {
+        heatmap(&sink.top, &sink.bottom, det.run.config().input_shape(), &dir.join("heatmap.png"))?;
         figures.push("heatmap.png".into());
     }
     let columns = columns.map(|cols| {
@@ -922,8 +914,8 @@ pub fn demo_section(split: &Split, digit: u32, device: &Device, out: &Path, obse
     let dir = out.join("anomaly");
     let cfg = ModelConfig::Dense(crate::models::dense::DenseAeConfig::new(split.train.shape()).with_hidden(vec![64]).with_latent(8));
     let opts = FitOptions { normal_labels: Some(vec![digit]), ..FitOptions::default() };
-    let data = serde_json::json!({ "data": "mnist-embedded" });
-    let fr = fit(&cfg, &TrainConfig::new().with_epochs(20).with_batch_size(32), split, &data, &opts, device, &dir.join("run"), observer)?;
+    let request = TrainRequest::new(cfg, TrainConfig::new().with_epochs(20).with_batch_size(32)).with_data(serde_json::json!({ "data": "mnist-embedded" }));
+    let fr = fit(&request, split, &opts, device, &dir.join("run"), observer)?;
     let det = Detector::open(&dir.join("run"), device)?;
     let r = score(&det, Input::Dataset(&split.test), Rule::Alpha(0.05), None, &dir.join("scores.csv"), device)?;
     let pct = |v: Option<f64>| v.map(|x| format!("{:.1}%", 100.0 * x)).unwrap_or_else(|| "-".into());

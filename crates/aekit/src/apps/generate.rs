@@ -9,7 +9,7 @@ use crate::data::{Dataset, SampleShape};
 use crate::error::{Error, Result};
 use crate::models::vae::Variational;
 use crate::models::Model;
-use crate::train::batch_tensor;
+use crate::data::batch_tensor;
 use crate::viz::grid::{save_rgb_png, Grid};
 
 /// The VAE inside a model, or an error naming what was given.
@@ -17,31 +17,13 @@ pub fn as_vae(model: &Model) -> Result<&dyn Variational> {
     model.variational().ok_or_else(|| Error::arg("run", "this needs a VAE run (aekit train --model vae, vae-mnist or conv-vae)"))
 }
 
-/// Decodes `n` draws z = temperature · eps, eps ~ N(0, I), from a seeded stream.
-///
-/// # Shapes
-/// → `[n, P]` in data space
-pub fn sample(vae: &dyn Variational, n: usize, temperature: f64, seed: u64, device: &Device) -> Vec<f32> {
-    let l = vae.latent_dim();
-    let eps = crate::rng::normals(&mut crate::rng::stream(seed, 0), n * l);
-    let z = Tensor::<2>::from_data(TensorData::new(eps, [n, l]), device) * temperature;
-    let x = burn::tensor::activation::sigmoid(vae.decode(z));
-    x.into_data().try_into_vec_as::<f32>().unwrap_or_default()
-}
+pub use crate::models::vae::sample_prior as sample;
 
 /// Writes `samples.png` (a grid, 8 per row) and, when `singles`, `sample_NNNN.png` per image.
 pub fn write_samples(x: &[f32], shape: SampleShape, title: &str, out: &Path, file: &str, singles: bool) -> Result<()> {
-    let SampleShape::Image { channels, height, width } = shape else {
-        return Err(Error::Shape(format!("cannot draw {shape} samples as images")));
-    };
-    let p = shape.len();
-    let mut g = Grid::new(shape, 2)?.title(title);
-    let imgs: Vec<&[f32]> = x.chunks_exact(p).collect();
-    for row in imgs.chunks(8) {
-        g.row(None, row.iter().copied());
-    }
-    g.save_png(&out.join(file))?;
-    if singles {
+    crate::viz::grid::save_sample_grid(x, shape, title, &out.join(file))?;
+    if let (true, SampleShape::Image { channels, height, width }) = (singles, shape) {
+        let imgs: Vec<&[f32]> = x.chunks_exact(shape.len()).collect();
         let digits = imgs.len().to_string().len().max(4);
         for (i, img) in imgs.iter().enumerate() {
             save_rgb_png(&out.join(format!("sample_{i:0digits$}.png")), width, height, &Grid::single(img, channels, height, width))?;

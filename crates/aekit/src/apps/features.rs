@@ -13,7 +13,7 @@ use crate::classify::{Logistic, LogisticParams};
 use crate::data::Split;
 use crate::error::{Error, Result};
 use crate::pca::{NComponents, PcaParams};
-use crate::tasks::codes::Trained;
+use crate::train::run::Run;
 use crate::viz::html::{Block, Section};
 
 /// What to compare.
@@ -84,7 +84,7 @@ pub struct Report {
 }
 
 /// Runs the comparison and writes `out/report.json`.
-pub fn run(t: &Trained, split: &Split, device: &Device, opts: &Options, out: &Path) -> Result<Report> {
+pub fn run(t: &Run, split: &Split, device: &Device, opts: &Options, out: &Path) -> Result<Report> {
     let held_out;
     let (split, evaluated_on) = match opts.val_fraction {
         None => (split, format!("the test set ({} samples)", split.test.len())),
@@ -167,7 +167,7 @@ pub fn run(t: &Trained, split: &Split, device: &Device, opts: &Options, out: &Pa
     }
     let l = &opts.logistic;
     let report = Report {
-        model: t.config.name().to_string(),
+        model: t.config().name().to_string(),
         latent_dim: d,
         n_train: split.train.len(),
         n_test: split.test.len(),
