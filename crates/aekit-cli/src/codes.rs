@@ -38,17 +38,37 @@ pub enum SplitArg {
     Test,
 }
 
+/// A trained run and the data to use it on: what most commands that use a run take.
 #[derive(clap::Args, Debug)]
-pub struct ReconstructArgs {
+pub struct RunData {
     #[command(flatten)]
     pub on: RunArgs,
     #[command(flatten)]
     pub data: DataArgs,
-    #[arg(long)]
-    pub out: PathBuf,
     /// Which part of the data to use.
     #[arg(long, value_enum, default_value_t = SplitArg::Test)]
     pub split: SplitArg,
+}
+
+impl RunData {
+    /// The device, the run's model loaded onto it, and the chosen part of the data.
+    pub fn open(&self) -> Result<(aekit::device::Device, Run, aekit::data::Dataset)> {
+        let (device, t) = self.on.open()?;
+        let ds = self.split.pick(self.data.load(0, self.on.quiet)?);
+        Ok((device, t, ds))
+    }
+
+    pub fn quiet(&self) -> bool {
+        self.on.quiet
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ReconstructArgs {
+    #[command(flatten)]
+    pub with: RunData,
+    #[arg(long)]
+    pub out: PathBuf,
     /// Samples shown in reconstruction.png.
     #[arg(long, default_value_t = 8)]
     pub n: usize,
@@ -57,14 +77,10 @@ pub struct ReconstructArgs {
 #[derive(clap::Args, Debug)]
 pub struct EncodeArgs {
     #[command(flatten)]
-    pub on: RunArgs,
-    #[command(flatten)]
-    pub data: DataArgs,
+    pub with: RunData,
     /// latents.csv or latents.npy (labels, when known, in a `label` column or NAME_labels.npy).
     #[arg(long)]
     pub out: PathBuf,
-    #[arg(long, value_enum, default_value_t = SplitArg::Test)]
-    pub split: SplitArg,
 }
 
 #[derive(clap::Args, Debug)]
@@ -89,10 +105,9 @@ impl SplitArg {
 }
 
 pub fn reconstruct(a: ReconstructArgs) -> Result<()> {
-    let (device, t) = a.on.open()?;
-    let ds = a.split.pick(a.data.load(0, a.on.quiet)?);
+    let (device, t, ds) = a.with.open()?;
     let r = codes::reconstruct(&t, &ds, &device, a.n, &a.out)?;
-    if !a.on.quiet {
+    if !a.with.quiet() {
         let bce = r.bce.map(|b| format!(", BCE/pixel {b:.5}")).unwrap_or_default();
         println!("{} samples: MSE/pixel {:.5} (PSNR {:.2} dB, pixels in [0, 1]){bce}", r.n, r.mse, r.psnr_db);
         println!("wrote {}", a.out.display());
@@ -102,11 +117,10 @@ pub fn reconstruct(a: ReconstructArgs) -> Result<()> {
 
 pub fn encode(a: EncodeArgs) -> Result<()> {
     aekit::data::latents::Format::from_path(&a.out)?;
-    let (device, t) = a.on.open()?;
-    let ds = a.split.pick(a.data.load(0, a.on.quiet)?);
+    let (device, t, ds) = a.with.open()?;
     let z = t.encode(&ds, &device)?;
     aekit::data::latents::write(&a.out, &z)?;
-    if !a.on.quiet {
+    if !a.with.quiet() {
         println!("wrote {} latent vectors of size {} to {}", z.len(), z.dim, a.out.display());
     }
     Ok(())

@@ -7,17 +7,12 @@ use aekit::apps::{generate, restore};
 use aekit::train::run::Run;
 use anyhow::Result;
 
-use crate::codes::{RunArgs, SplitArg};
-use crate::common::DataArgs;
+use crate::codes::RunData;
 
 #[derive(clap::Args, Debug)]
 pub struct EvalArgs {
     #[command(flatten)]
-    pub on: RunArgs,
-    #[command(flatten)]
-    pub data: DataArgs,
-    #[arg(long, value_enum, default_value_t = SplitArg::Test)]
-    pub split: SplitArg,
+    pub with: RunData,
     /// Also estimate the negative log-likelihood with the importance-weighted bound.
     #[arg(long)]
     pub nll: bool,
@@ -33,12 +28,12 @@ pub struct EvalArgs {
 }
 
 pub fn run(a: EvalArgs) -> Result<()> {
-    let (device, t) = a.on.open()?;
+    let (device, t) = a.with.on.open()?;
     if t.request.objective.is_restoration() {
         return restoration(a, device, t);
     }
     let vae = generate::as_vae(&t.model)?;
-    let ds = a.split.pick(a.data.load(0, a.on.quiet)?);
+    let ds = a.with.split.pick(a.with.data.load(0, a.with.quiet())?);
     t.config().check_data(ds.shape())?;
     let e = generate::elbo(vae, &ds, &device);
     println!("{} samples, per-sample values in nats:", ds.len());
@@ -53,7 +48,7 @@ pub fn run(a: EvalArgs) -> Result<()> {
         "units": "nats per sample; test_loss = -ELBO with z sampled once per image",
     });
     if a.nll {
-        let bar = (!a.on.quiet).then(|| indicatif::ProgressBar::new(ds.len() as u64));
+        let bar = (!a.with.quiet()).then(|| indicatif::ProgressBar::new(ds.len() as u64));
         let (nll, _) = generate::iwae_nll(vae, &ds, a.importance_samples, a.seed, &device, |done| {
             if let Some(b) = &bar {
                 b.set_position(done as u64);
@@ -76,10 +71,10 @@ pub fn run(a: EvalArgs) -> Result<()> {
 /// the model on the test set; `--out` is a folder (default RUN/eval) for report.json and
 /// comparison.png.
 fn restoration(a: EvalArgs, device: aekit::device::Device, t: Run) -> Result<()> {
-    let split = a.data.load(0, a.on.quiet)?;
+    let split = a.with.data.load(0, a.with.quiet())?;
     let held_out = split.train.head(restore::HELD_OUT);
-    let ds = a.split.pick(split);
-    let out = a.out.clone().unwrap_or_else(|| a.on.run.join("eval"));
+    let ds = a.with.split.pick(split);
+    let out = a.out.clone().unwrap_or_else(|| a.with.on.run.join("eval"));
     let r = restore::evaluate(&t, &ds, &held_out, &device, &out)?;
     println!("{} on {} images: mean PSNR (dB, pixels in [0, 1]) / mean SSIM (Gaussian 11x11, sigma 1.5)", r.task, r.n);
     println!("  {:<70} {:>7.2} {:>7.4}", "degraded", r.psnr_degraded, r.ssim_degraded);
@@ -87,7 +82,7 @@ fn restoration(a: EvalArgs, device: aekit::device::Device, t: Run) -> Result<()>
         println!("  {:<70} {:>7.2} {:>7.4}", b.name, b.psnr, b.ssim);
     }
     println!("  {:<70} {:>7.2} {:>7.4}", "model", r.psnr_model, r.ssim_model);
-    if !a.on.quiet {
+    if !a.with.quiet() {
         println!("wrote {}", out.display());
     }
     Ok(())

@@ -5,8 +5,7 @@ use std::path::PathBuf;
 use aekit::apps::generate;
 use anyhow::Result;
 
-use crate::codes::{RunArgs, SplitArg};
-use crate::common::DataArgs;
+use crate::codes::{RunArgs, RunData};
 
 #[derive(clap::Args, Debug)]
 pub struct SampleArgs {
@@ -42,9 +41,7 @@ pub fn sample(a: SampleArgs) -> Result<()> {
 #[derive(clap::Args, Debug)]
 pub struct InterpolateArgs {
     #[command(flatten)]
-    pub on: RunArgs,
-    #[command(flatten)]
-    pub data: DataArgs,
+    pub with: RunData,
     /// Index of the first image (in the chosen split).
     #[arg(long)]
     pub from: usize,
@@ -53,8 +50,6 @@ pub struct InterpolateArgs {
     pub to: usize,
     #[arg(long, default_value_t = 10)]
     pub steps: usize,
-    #[arg(long, value_enum, default_value_t = SplitArg::Test)]
-    pub split: SplitArg,
     #[arg(long)]
     pub out: PathBuf,
 }
@@ -73,20 +68,15 @@ pub struct ManifoldArgs {
 #[derive(clap::Args, Debug)]
 pub struct LatentMapArgs {
     #[command(flatten)]
-    pub on: RunArgs,
-    #[command(flatten)]
-    pub data: DataArgs,
-    #[arg(long, value_enum, default_value_t = SplitArg::Test)]
-    pub split: SplitArg,
+    pub with: RunData,
     #[arg(long)]
     pub out: PathBuf,
 }
 
 
 pub fn interpolate(a: InterpolateArgs) -> Result<()> {
-    let (device, t) = a.on.open()?;
+    let (device, t, ds) = a.with.open()?;
     let vae = generate::as_vae(&t.model)?;
-    let ds = a.split.pick(a.data.load(0, a.on.quiet)?);
     t.config().check_data(ds.shape())?;
     let x = generate::interpolate(vae, &ds, a.from, a.to, a.steps, &device)?;
     aekit::io::create_dir(&a.out)?;
@@ -95,7 +85,7 @@ pub fn interpolate(a: InterpolateArgs) -> Result<()> {
     g.row(Some("inputs".into()), [ds.sample(a.from), ds.sample(a.to)]);
     g.row(Some("decoded".into()), x.chunks_exact(shape.len()));
     g.save_png(&a.out.join("interpolation.png"))?;
-    if !a.on.quiet {
+    if !a.with.quiet() {
         println!("wrote {}", a.out.join("interpolation.png").display());
     }
     Ok(())
@@ -119,15 +109,14 @@ pub fn manifold(a: ManifoldArgs) -> Result<()> {
 }
 
 pub fn latent_map(a: LatentMapArgs) -> Result<()> {
-    let (device, t) = a.on.open()?;
+    let (device, t, ds) = a.with.open()?;
     let vae = generate::as_vae(&t.model)?;
-    let ds = a.split.pick(a.data.load(0, a.on.quiet)?);
     t.config().check_data(ds.shape())?;
     let (pts, what) = generate::latent_points(vae, &ds, &device)?;
     aekit::io::create_dir(&a.out)?;
     let path = a.out.join("latent_map.png");
     aekit::viz::plot::scatter(&pts, ds.labels(), &format!("{} samples: {what}", ds.len()), "axis 1", "axis 2", &path)?;
-    if !a.on.quiet {
+    if !a.with.quiet() {
         println!("wrote {}", path.display());
     }
     Ok(())

@@ -1,6 +1,6 @@
 //! The one-class benchmark of Ruff et al. (2018), "Deep One-Class Classification" (ICML): for
 //! each digit d, train on the training images of d only, score the whole test set, and report
-//! the AUROC with d as the normal class. Each digit is an [`anomaly::fit`] run in
+//! the AUROC with d as the normal class. Each digit is an [`anomaly::fit()`] run in
 //! `OUT/digit-d/`; the report gathers every digit finished in `OUT`, so a long benchmark can
 //! run in chunks of digits.
 

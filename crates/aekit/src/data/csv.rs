@@ -1,83 +1,177 @@
 //! CSV files: a header row, numeric columns, optionally one integer label column chosen by name.
+//!
+//! [`CsvReader`] streams a file in batches of rows (the anomaly scorer reads files of any
+//! length this way); [`load_csv`] reads a whole file with it into a [`Dataset`]. Both give the
+//! same messages for the same faults.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::dataset::{Dataset, SampleShape};
 use crate::error::{Error, Result};
 
+/// A CSV file read in batches of rows: the header is read and checked by [`CsvReader::open`],
+/// each row (field count, numbers, finiteness, the label) by [`CsvReader::next_batch`].
+pub struct CsvReader {
+    path: PathBuf,
+    rdr: csv::Reader<std::fs::File>,
+    /// The header's names, trimmed, label column included.
+    headers: Vec<String>,
+    /// The label column's index in the header, when one was named and found.
+    label_idx: Option<usize>,
+    /// The header's names without the label column, in file order.
+    features: Vec<String>,
+    /// Data rows read so far.
+    row: usize,
+    record: csv::StringRecord,
+}
+
+/// Up to `n` rows of a [`CsvReader`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct CsvBatch {
+    /// The feature values, row after row: `[n_rows * F]` with F = the number of feature columns.
+    pub rows: Vec<f32>,
+    /// One label per row when the file has the label column.
+    pub labels: Option<Vec<u32>>,
+    pub n_rows: usize,
+}
+
+impl CsvReader {
+    /// Opens `path` and reads its header. `label_column` names the column holding integer
+    /// labels (it is not a feature); when the header lacks it, `label_required` makes that an
+    /// error, otherwise every column is a feature and rows carry no labels.
+    pub fn open(path: &Path, label_column: Option<&str>, label_required: bool) -> Result<Self> {
+        let file =
+            std::fs::File::open(path).map_err(|source| Error::Read { path: path.to_path_buf(), source })?;
+        let mut rdr = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(file);
+        let csv_err = |e: csv::Error| Error::input(path, format!("malformed CSV: {e}"));
+        let headers: Vec<String> = rdr.headers().map_err(csv_err)?.iter().map(|h| h.trim().to_string()).collect();
+        if headers.is_empty() || headers.iter().all(|h| h.is_empty()) {
+            return Err(Error::input(path, "empty file: expected a header row naming the columns"));
+        }
+        let label_idx = match label_column {
+            None => None,
+            Some(name) => match headers.iter().position(|h| h == name) {
+                Some(j) => Some(j),
+                None if label_required => {
+                    return Err(Error::input(
+                        path,
+                        format!("no column named {name:?} for labels; the header has {headers:?}"),
+                    ))
+                }
+                None => None,
+            },
+        };
+        let features: Vec<String> =
+            headers.iter().enumerate().filter(|(j, _)| Some(*j) != label_idx).map(|(_, h)| h.clone()).collect();
+        if features.is_empty() {
+            return Err(Error::input(path, "no feature columns besides the label column"));
+        }
+        Ok(CsvReader {
+            path: path.to_path_buf(),
+            rdr,
+            headers,
+            label_idx,
+            features,
+            row: 0,
+            record: csv::StringRecord::new(),
+        })
+    }
+
+    /// The feature columns' names (the header without the label column), in file order.
+    pub fn feature_names(&self) -> &[String] {
+        &self.features
+    }
+
+    /// Whether the header holds the label column, so that rows carry labels.
+    pub fn has_labels(&self) -> bool {
+        self.label_idx.is_some()
+    }
+
+    /// The next up to `n` (at least 1) rows; `None` at the end of the file. A file without any
+    /// data row is an error at the first call.
+    pub fn next_batch(&mut self, n: usize) -> Result<Option<CsvBatch>> {
+        let n = n.max(1);
+        // Capacity for at most 2^16 rows up front: `n` may be large.
+        let cap = n.min(1 << 16);
+        let mut rows = Vec::with_capacity(cap * self.features.len());
+        let mut labels = Vec::with_capacity(if self.label_idx.is_some() { cap } else { 0 });
+        let n_rows = self.read_rows(n, &mut rows, &mut labels)?;
+        if n_rows == 0 {
+            return Ok(None);
+        }
+        let labels = self.label_idx.map(|_| labels);
+        Ok(Some(CsvBatch { rows, labels, n_rows }))
+    }
+
+    /// Appends up to `max` rows to `data` (`[b * F]`) and their labels to `labels` (only when
+    /// the file has the label column); returns b.
+    fn read_rows(&mut self, max: usize, data: &mut Vec<f32>, labels: &mut Vec<u32>) -> Result<usize> {
+        let CsvReader { path, rdr, headers, label_idx, row, record, .. } = self;
+        let path: &Path = path;
+        let headers: &[String] = headers;
+        let label_idx = *label_idx;
+        let csv_err = |e: csv::Error| Error::input(path, format!("malformed CSV: {e}"));
+        let n_cols = headers.len();
+        let mut b = 0usize;
+        while b < max && rdr.read_record(record).map_err(csv_err)? {
+            *row += 1;
+            let row = *row;
+            let line = record.position().map(|p| p.line()).unwrap_or(0);
+            if record.len() != n_cols {
+                return Err(Error::input(
+                    path,
+                    format!("row {row} (line {line}) has {} fields, expected {n_cols} as in the header", record.len()),
+                ));
+            }
+            for (j, cell) in record.iter().enumerate() {
+                let cell = cell.trim();
+                if Some(j) == label_idx {
+                    let v: u32 = cell.parse().map_err(|_| {
+                        Error::input(
+                            path,
+                            format!(
+                                "row {row} (line {line}), label column {:?}: {cell:?} is not a non-negative integer",
+                                headers[j]
+                            ),
+                        )
+                    })?;
+                    labels.push(v);
+                    continue;
+                }
+                let v: f32 = cell.parse().map_err(|_| {
+                    Error::input(
+                        path,
+                        format!("row {row} (line {line}), column {:?}: {cell:?} is not a number", headers[j]),
+                    )
+                })?;
+                if !v.is_finite() {
+                    return Err(Error::input(
+                        path,
+                        format!("row {row} (line {line}), column {:?}: {cell:?} is not finite (NaN or infinity)", headers[j]),
+                    ));
+                }
+                data.push(v);
+            }
+            b += 1;
+        }
+        if b == 0 && *row == 0 {
+            return Err(Error::input(path, "no data rows after the header"));
+        }
+        Ok(b)
+    }
+}
+
 /// Reads a CSV file into a tabular dataset. `label_column` names the column holding integer
 /// labels (it is not a feature).
 pub fn load_csv(path: &Path, label_column: Option<&str>) -> Result<Dataset> {
-    let file =
-        std::fs::File::open(path).map_err(|source| Error::Read { path: path.to_path_buf(), source })?;
-    let mut rdr = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(file);
-    let csv_err = |e: csv::Error| Error::input(path, format!("malformed CSV: {e}"));
-    let headers: Vec<String> = rdr.headers().map_err(csv_err)?.iter().map(|h| h.trim().to_string()).collect();
-    if headers.is_empty() || headers.iter().all(|h| h.is_empty()) {
-        return Err(Error::input(path, "empty file: expected a header row naming the columns"));
-    }
-    let label_idx = match label_column {
-        None => None,
-        Some(name) => Some(headers.iter().position(|h| h == name).ok_or_else(|| {
-            Error::input(path, format!("no column named {name:?} for labels; the header has {headers:?}"))
-        })?),
-    };
-    let n_cols = headers.len();
-    let n_feat = n_cols - label_idx.is_some() as usize;
-    if n_feat == 0 {
-        return Err(Error::input(path, "no feature columns besides the label column"));
-    }
+    let mut reader = CsvReader::open(path, label_column, true)?;
     let mut data = Vec::new();
     let mut labels = Vec::new();
-    let mut record = csv::StringRecord::new();
-    let mut row = 0usize;
-    while rdr.read_record(&mut record).map_err(csv_err)? {
-        row += 1;
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
-        if record.len() != n_cols {
-            return Err(Error::input(
-                path,
-                format!("row {row} (line {line}) has {} fields, expected {n_cols} as in the header", record.len()),
-            ));
-        }
-        for (j, cell) in record.iter().enumerate() {
-            let cell = cell.trim();
-            if Some(j) == label_idx {
-                let v: u32 = cell.parse().map_err(|_| {
-                    Error::input(
-                        path,
-                        format!(
-                            "row {row} (line {line}), label column {:?}: {cell:?} is not a non-negative integer",
-                            headers[j]
-                        ),
-                    )
-                })?;
-                labels.push(v);
-                continue;
-            }
-            let v: f32 = cell.parse().map_err(|_| {
-                Error::input(
-                    path,
-                    format!("row {row} (line {line}), column {:?}: {cell:?} is not a number", headers[j]),
-                )
-            })?;
-            if !v.is_finite() {
-                return Err(Error::input(
-                    path,
-                    format!("row {row} (line {line}), column {:?}: {cell:?} is not finite (NaN or infinity)", headers[j]),
-                ));
-            }
-            data.push(v);
-        }
-    }
-    if row == 0 {
-        return Err(Error::input(path, "no data rows after the header"));
-    }
-    let mut ds = Dataset::new(data, SampleShape::Tabular { features: n_feat }, None)?;
-    if label_idx.is_some() {
+    reader.read_rows(usize::MAX, &mut data, &mut labels)?;
+    let mut ds = Dataset::new(data, SampleShape::Tabular { features: reader.features.len() }, None)?;
+    if reader.has_labels() {
         ds = ds.with_labels(labels)?;
     }
-    ds.feature_names =
-        Some(headers.into_iter().enumerate().filter(|(j, _)| Some(*j) != label_idx).map(|(_, h)| h).collect());
+    ds.feature_names = Some(reader.features);
     Ok(ds)
 }

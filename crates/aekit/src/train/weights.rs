@@ -8,6 +8,7 @@ use burn::module::{ModuleMapper, ModuleVisitor, Param, ParamId};
 use burn::prelude::*;
 
 use crate::error::{Error, Result};
+use crate::io::tensors::Values;
 
 /// Module path as a dotted name; enum variants (the model registry) are left out.
 #[derive(Default)]
@@ -54,21 +55,10 @@ impl ModuleVisitor for Collect {
 pub fn save<M: Module>(model: &M, path: &Path) -> Result<()> {
     let mut c = Collect::default();
     model.visit(&mut c);
-    let bytes: Vec<Vec<u8>> = c.out.iter().map(|(_, _, v)| v.iter().flat_map(|x| x.to_le_bytes()).collect()).collect();
-    let views = c
-        .out
-        .iter()
-        .zip(&bytes)
-        .map(|((name, shape, _), b)| {
-            safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), b)
-                .map(|v| (name.clone(), v))
-                .map_err(|e| Error::Numerical(format!("safetensors view of {name}: {e}")))
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let tensors: Vec<_> = c.out.into_iter().map(|(name, shape, v)| (name, shape, Values::F32(v))).collect();
     let ids = serde_json::to_string(&c.ids).map_err(|e| Error::Numerical(format!("param ids: {e}")))?;
-    let meta = Some(HashMap::from([("param_ids".to_string(), ids), ("format".to_string(), "aekit".to_string())]));
-    let data = safetensors::serialize(views, &meta).map_err(|e| Error::Numerical(format!("safetensors: {e}")))?;
-    crate::io::write_bytes(path, &data)
+    let meta = HashMap::from([("param_ids".to_string(), ids), ("format".to_string(), "aekit".to_string())]);
+    crate::io::tensors::write(path, &tensors, Some(meta))
 }
 
 struct Load {
@@ -109,25 +99,15 @@ impl ModuleMapper for Load {
 
 /// Loads weights saved by [`save`] into `model`, checking every name and shape.
 pub fn load<M: Module>(model: M, path: &Path) -> Result<M> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Read { path: path.to_path_buf(), source })?;
-    let st = safetensors::SafeTensors::deserialize(&bytes)
-        .map_err(|e| Error::input(path, format!("not a safetensors file: {e}")))?;
+    let file = crate::io::tensors::read(path)?;
     let mut tensors = HashMap::new();
-    for (name, view) in st.tensors() {
-        if view.dtype() != safetensors::Dtype::F32 {
-            return Err(Error::input(path, format!("tensor {name:?} is {:?}, expected F32", view.dtype())));
-        }
-        let values = view.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
-        tensors.insert(name, (view.shape().to_vec(), values));
+    for (name, (shape, values)) in file.tensors {
+        match values {
+            Values::F32(v) => tensors.insert(name, (shape, v)),
+            Values::F64(_) => return Err(Error::input(path, format!("tensor {name:?} is F64, expected F32"))),
+        };
     }
-    let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes)
-        .map_err(|e| Error::input(path, format!("not a safetensors file: {e}")))?;
-    let ids: HashMap<String, u64> = meta
-        .metadata()
-        .as_ref()
-        .and_then(|m| m.get("param_ids"))
-        .and_then(|s| serde_json::from_str(s).ok())
-        .unwrap_or_default();
+    let ids: HashMap<String, u64> = file.metadata.get("param_ids").and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default();
     let mut loader = Load { path: PathStack::default(), tensors, ids, errors: Vec::new() };
     let model = model.map(&mut loader);
     let mut errors = loader.errors;

@@ -1,6 +1,11 @@
+//! Writing and reading files: every file aekit writes is atomic, and [`tensors`] is the one
+//! safetensors reader and writer (model weights, PCA).
+//!
 //! Every file aekit writes goes through [`write_atomic`]: the bytes go to a temporary file in the
 //! destination folder, which is renamed over the target only once complete, so an interrupted
 //! run never leaves a half-written model or report.
+
+pub mod tensors;
 
 use std::io::Write;
 use std::path::Path;
