@@ -33,9 +33,10 @@ pub enum ScoreArg {
 /// The model and training options `anomaly fit` and `bench one-class` share.
 #[derive(clap::Args, Debug)]
 pub struct ModelOpts {
-    /// The model (any of `aekit train`'s; tables get identity outputs and MSE).
-    #[arg(long, default_value = "conv", value_parser = crate::model::names())]
-    pub model: String,
+    /// The model (any of `aekit train`'s; default: dense for tables, conv for images). Sizes
+    /// not given are derived from the data, the code always smaller than the input.
+    #[arg(long, value_parser = crate::model::names())]
+    pub model: Option<String>,
     #[command(flatten)]
     pub flags: ModelFlags,
     /// Anomaly score (default: elbo for VAEs, mse otherwise).
@@ -47,6 +48,16 @@ pub struct ModelOpts {
     pub batch_size: usize,
     #[arg(long, default_value_t = 1e-3)]
     pub lr: f64,
+    /// Adam's L2 weight decay.
+    #[arg(long, default_value_t = 0.0)]
+    pub weight_decay: f64,
+    /// Hold out this fraction of the normal training rows to validate on (early stopping);
+    /// 0: validate on the calibration set (or the test set's normal part).
+    #[arg(long, default_value_t = 0.0)]
+    pub val_fraction: f64,
+    /// Early stopping: stop after this many epochs without a better validation loss.
+    #[arg(long)]
+    pub patience: Option<usize>,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
@@ -60,11 +71,20 @@ impl ModelOpts {
     /// The model for data of `input` (the library's registry: tables get identity outputs and
     /// MSE, VAEs refuse them).
     pub fn model_config(&self, input: SampleShape) -> Result<ModelConfig> {
-        Ok(self.flags.build(&self.model, input, None)?)
+        let name = self.model.as_deref().unwrap_or(anomaly::default_model(input));
+        let opts = anomaly::sized_options(input, name, &self.flags.options(None));
+        Ok(aekit::models::registry::build(name, input, &opts)?)
     }
 
     pub fn train_config(&self) -> TrainConfig {
-        TrainConfig::new().with_epochs(self.epochs).with_batch_size(self.batch_size).with_lr(self.lr).with_seed(self.seed)
+        TrainConfig::new()
+            .with_epochs(self.epochs)
+            .with_batch_size(self.batch_size)
+            .with_lr(self.lr)
+            .with_weight_decay(self.weight_decay)
+            .with_val_fraction(self.val_fraction)
+            .with_patience(self.patience)
+            .with_seed(self.seed)
     }
 
     pub fn score_kind(&self) -> Option<ScoreKind> {
@@ -79,8 +99,8 @@ impl ModelOpts {
 pub struct FitArgs {
     #[command(flatten)]
     pub model: ModelOpts,
-    /// Normal data: images or a CSV table (a seeded --test-fraction is held out for sources
-    /// without a test set).
+    /// Normal data: images or a CSV table. Every row of a table trains (or calibrates) unless
+    /// --test-fraction holds a seeded part out as a test set.
     #[command(flatten)]
     pub data: DataArgs,
     /// Run folder.
@@ -137,7 +157,10 @@ pub fn run(c: Command) -> Result<()> {
 fn fit(a: FitArgs) -> Result<()> {
     let m = &a.model;
     let device = m.device.backend().device()?;
-    let split = a.data.load(m.seed, m.quiet)?;
+    // A table of normal rows trains whole unless a test split is asked for.
+    let mut data = a.data.clone();
+    data.test_fraction.get_or_insert(0.0);
+    let split = data.load(m.seed, m.quiet)?;
     let model_cfg = m.model_config(split.train.shape())?;
     let opts = FitOptions {
         score: m.score_kind(),
@@ -148,7 +171,7 @@ fn fit(a: FitArgs) -> Result<()> {
         label_column: a.data.label_column.clone(),
         seed: m.seed,
     };
-    let request = aekit::train::TrainRequest::new(model_cfg, m.train_config()).with_data(a.data.describe()?);
+    let request = aekit::train::TrainRequest::new(model_cfg, m.train_config()).with_data(data.describe()?);
     let r = anomaly::fit(&request, &split, &opts, &device, &a.out, &mut Progress::new(m.quiet))?;
     if !m.quiet {
         println!("{} trained on {} normal samples; score: {}", r.model, r.n_train, r.score);
@@ -178,7 +201,8 @@ fn score(a: ScoreArgs) -> Result<()> {
     let name = a.data.name()?;
     let csv = std::path::Path::new(name);
     let r = if csv.is_file() && csv.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) {
-        anomaly::score(&det, Input::Csv(csv), rule, a.normal_labels.clone(), &a.out, &device)?
+        let input = Input::Csv { path: csv, label_column: a.data.label_column.as_deref() };
+        anomaly::score(&det, input, rule, a.normal_labels.clone(), &a.out, &device)?
     } else {
         let ds = a.split.pick(a.data.load(0, a.on.quiet)?);
         anomaly::score(&det, Input::Dataset(&ds), rule, a.normal_labels.clone(), &a.out, &device)?

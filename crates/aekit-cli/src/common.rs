@@ -26,9 +26,10 @@ pub struct DataArgs {
     /// Force 1 (grey) or 3 (RGB) channels for image folders.
     #[arg(long)]
     pub image_channels: Option<usize>,
-    /// Fraction held out as test set for sources without one (CSV, folders, IDX files).
-    #[arg(long, default_value_t = 0.2)]
-    pub test_fraction: f64,
+    /// Fraction held out as test set for sources without one (CSV, folders, IDX files; default
+    /// 0.2, and 0 for `anomaly fit`, which trains on every normal row).
+    #[arg(long)]
+    pub test_fraction: Option<f64>,
     /// Use only the first N training samples.
     #[arg(long)]
     pub train_samples: Option<usize>,
@@ -80,7 +81,7 @@ impl DataArgs {
             },
             label_column: self.label_column.clone(),
             folder: FolderOptions { resize: self.resize, channels: self.image_channels },
-            test_fraction: self.test_fraction,
+            test_fraction: self.test_fraction.unwrap_or(0.2),
             seed,
         };
         let mut bar = Bar::new(quiet);

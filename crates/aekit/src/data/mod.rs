@@ -63,7 +63,7 @@ pub struct LoadOptions {
     pub label_column: Option<String>,
     pub folder: FolderOptions,
     /// Sources without their own test set (CSV, folders, single IDX files) hold out this
-    /// fraction, chosen with `seed`.
+    /// fraction, chosen with `seed`; 0 keeps every sample for training (the test set is empty).
     pub test_fraction: f64,
     pub seed: u64,
 }
@@ -83,6 +83,10 @@ impl Default for LoadOptions {
 /// Loads a source as a train/test split and says where the data came from.
 pub fn load(src: &DataSource, opts: &LoadOptions, progress: &mut dyn Progress) -> Result<(Split, String)> {
     let single = |ds: Dataset, path: &Path| -> Result<(Split, String)> {
+        if opts.test_fraction == 0.0 {
+            let msg = format!("{}: {} training samples (no test hold-out)", path.display(), ds.len());
+            return Ok((Split { test: ds.head(0), train: ds }, msg));
+        }
         let split = ds.split(opts.test_fraction, opts.seed)?;
         let msg = format!(
             "{}: {} training / {} test samples (a seeded {:.0}% hold-out)",

@@ -13,6 +13,7 @@
 //! flagging p <= alpha bounds the false-alarm rate by alpha.
 
 mod conformal;
+mod defaults;
 mod figures;
 mod fit;
 mod score;
@@ -24,6 +25,7 @@ use std::path::Path;
 use burn::prelude::*;
 
 pub use conformal::{conformal_p_value, AlphaCheck, DetectorState};
+pub use defaults::{default_model, sized_options};
 pub use figures::curves;
 pub use fit::{fit, scores, FitOptions, FitReport};
 pub use score::{score, ColumnRank, Detector, Input, Rule, ScoreReport};

@@ -99,6 +99,8 @@ pub struct ScoreReport {
     pub alpha: Option<f64>,
     pub n_flagged: usize,
     pub flagged_fraction: f64,
+    /// The labels that counted as normal (all others as anomalies), when the data had labels.
+    pub normal_labels: Option<Vec<u32>>,
     pub n_normal: Option<usize>,
     pub n_anomalous: Option<usize>,
     /// Fraction of known-normal samples flagged (under the p-value rule: compare with alpha).
@@ -121,15 +123,18 @@ pub enum Input<'a> {
     /// Samples in memory (images, or table rows in the data's own units).
     Dataset(&'a Dataset),
     /// A CSV file, streamed in batches of [`BATCH`] rows; its header must hold the training
-    /// columns (and optionally the fit's label column).
-    Csv(&'a Path),
+    /// columns and, optionally, the label column: `label_column` when given (whatever `fit`
+    /// saw), else the fit's.
+    Csv { path: &'a Path, label_column: Option<&'a str> },
 }
 
 /// Scores `input` with the detector, flags by `rule`, and writes `out_csv` (index, score,
 /// p_value, flag, and label, anomalous when known; `top_columns` for tables) and, in the
 /// same folder, `report.json`, `roc.png` and `pr.png` (when labels say which samples are
 /// anomalous) and `heatmap.png` (images: the most and least anomalous inputs, their
-/// reconstructions and per-pixel squared errors). `normal` overrides the run's normal labels.
+/// reconstructions and per-pixel squared errors). `normal` overrides the run's normal labels;
+/// with labels and no normal labels from either, label 0 is normal (PyOD's and ODDS's
+/// convention: 1 marks an anomaly).
 pub fn score(det: &Detector, input: Input, rule: Rule, normal: Option<Vec<u32>>, out_csv: &Path, device: &Device) -> Result<ScoreReport> {
     let threshold = det.threshold(rule)?;
     let alpha = match rule {
@@ -158,6 +163,9 @@ pub fn score(det: &Detector, input: Input, rule: Rule, normal: Option<Vec<u32>>,
         Input::Dataset(ds) => {
             det.run.config().check_data(ds.shape())?;
             sink.labelled = ds.labels().is_some();
+            if sink.labelled && sink.normal.is_none() {
+                sink.normal = Some(vec![0]);
+            }
             crate::io::write_atomic(out_csv, |w| {
                 sink.header(w)?;
                 let p = ds.sample_len();
@@ -172,11 +180,11 @@ pub fn score(det: &Detector, input: Input, rule: Rule, normal: Option<Vec<u32>>,
                 Ok(())
             })
         }
-        Input::Csv(path) => {
+        Input::Csv { path, label_column } => {
             let Some(std) = &det.standardizer else {
                 return Err(Error::input(path, format!("this run's model takes {}, not CSV rows", det.run.config().input_shape())));
             };
-            let label_column = det.state.label_column.as_deref();
+            let label_column = label_column.or(det.state.label_column.as_deref());
             let mut reader = CsvReader::open(path, label_column, false)?;
             if reader.feature_names() != std.columns.as_slice() {
                 let label = label_column.map(|l| format!(" (and optionally the label column {l:?})")).unwrap_or_default();
@@ -190,6 +198,9 @@ pub fn score(det: &Detector, input: Input, rule: Rule, normal: Option<Vec<u32>>,
                 ));
             }
             sink.labelled = reader.has_labels();
+            if sink.labelled && sink.normal.is_none() {
+                sink.normal = Some(vec![0]);
+            }
             crate::io::write_atomic(out_csv, |w| {
                 sink.header(w)?;
                 loop {
@@ -271,6 +282,7 @@ pub fn score(det: &Detector, input: Input, rule: Rule, normal: Option<Vec<u32>>,
         alpha,
         n_flagged: sink.flagged,
         flagged_fraction: sink.flagged as f64 / sink.n as f64,
+        normal_labels: if sink.labelled { sink.normal.clone() } else { None },
         n_normal,
         n_anomalous: n_anom,
         false_alarm_rate: far,

@@ -1,0 +1,62 @@
+//! What `fit` trains when the user names no model or sizes: a model that fits the data, whose
+//! code is always smaller than its input (an autoencoder that can copy its input reconstructs
+//! anomalies as well as normal data and cannot tell them apart).
+
+use crate::data::SampleShape;
+use crate::models::ModelOptions;
+
+/// The model for data of `input` when none is named: `dense` for tables, `conv` for images.
+pub fn default_model(input: SampleShape) -> &'static str {
+    match input {
+        SampleShape::Tabular { .. } => "dense",
+        SampleShape::Image { .. } => "conv",
+    }
+}
+
+/// `given` with the sizes it leaves open filled in for a detector of `model` on `input`:
+/// - tables (F columns): a code of ceil(F / 4) values (at least 2, at most 16) and one hidden
+///   layer of twice the code, at least 16 and at most 64 wide;
+/// - images, `conv`: a dense bottleneck of 16 (the one-class MNIST recipe; without one the
+///   conv code is larger than the image).
+///
+/// Sizes the user gave are kept as they are.
+pub fn sized_options(input: SampleShape, model: &str, given: &ModelOptions) -> ModelOptions {
+    let mut o = given.clone();
+    match input {
+        SampleShape::Tabular { features } => {
+            let latent = *o.latent.get_or_insert(features.div_ceil(4).clamp(2, 16));
+            if matches!(model, "dense" | "sparse" | "vae") && o.hidden.is_none() {
+                o.hidden = Some(vec![(2 * latent).clamp(16, 64)]);
+            }
+        }
+        SampleShape::Image { .. } => {
+            if model == "conv" && o.latent.is_none() {
+                o.latent = Some(16);
+            }
+        }
+    }
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_smaller_than_the_input_and_given_sizes_stay() {
+        for f in [2, 4, 13, 30, 64, 200] {
+            let o = sized_options(SampleShape::Tabular { features: f }, "dense", &ModelOptions::default());
+            let l = o.latent.unwrap();
+            assert!(l < f || f <= 2, "{f} features, code {l}");
+            assert!(o.hidden.unwrap()[0] >= l);
+        }
+        let o = sized_options(SampleShape::Tabular { features: 30 }, "dense", &ModelOptions::default());
+        assert_eq!((o.latent, o.hidden), (Some(8), Some(vec![16])));
+        let given = ModelOptions { latent: Some(3), hidden: Some(vec![40, 20]), ..ModelOptions::default() };
+        assert_eq!(sized_options(SampleShape::Tabular { features: 30 }, "dense", &given), given);
+        let img = SampleShape::Image { channels: 1, height: 28, width: 28 };
+        assert_eq!(sized_options(img, "conv", &ModelOptions::default()).latent, Some(16));
+        assert_eq!(default_model(img), "conv");
+        assert_eq!(default_model(SampleShape::Tabular { features: 3 }), "dense");
+    }
+}
