@@ -200,8 +200,8 @@ fn score(a: ScoreArgs) -> Result<()> {
     };
     let name = a.data.name()?;
     let csv = std::path::Path::new(name);
-    let r = if csv.is_file() && csv.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) {
-        let input = Input::Csv { path: csv, label_column: a.data.label_column.as_deref() };
+    let r = if csv.is_file() && aekit::data::table::is_table(csv) {
+        let input = Input::Table { path: csv, label_column: a.data.label_column.as_deref() };
         anomaly::score(&det, input, rule, a.normal_labels.clone(), &a.out, &device)?
     } else {
         let ds = a.split.pick(a.data.load(0, a.on.quiet)?);

@@ -273,3 +273,62 @@ fn anomaly_on_a_table_with_no_options_and_labels_only_at_scoring() {
     let o = aekit(t.path(), &["anomaly", "score", "--run", "R", "--data", "test.csv", "--out", "S2/scores.csv"]);
     assert_bad_input(&o, "test.csv", &["\"anomaly\"", "trained on"]);
 }
+
+/// A CSV text (header, numbers) as a Parquet file: floats, and the column `label` (if any) as
+/// 64-bit integers.
+fn csv_to_parquet(csv: &str, label: Option<&str>, path: &Path) {
+    use std::sync::Arc;
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let rows: Vec<Vec<f64>> = lines.map(|l| l.split(',').map(|c| c.parse().unwrap()).collect()).collect();
+    let columns: Vec<(&str, arrow_array::ArrayRef)> = header
+        .iter()
+        .enumerate()
+        .map(|(j, &name)| {
+            let col: arrow_array::ArrayRef = if Some(name) == label {
+                Arc::new(arrow_array::Int64Array::from_iter_values(rows.iter().map(|r| r[j] as i64)))
+            } else {
+                Arc::new(arrow_array::Float64Array::from_iter_values(rows.iter().map(|r| r[j])))
+            };
+            (name, col)
+        })
+        .collect();
+    let batch = arrow_array::RecordBatch::try_from_iter(columns).unwrap();
+    let mut w = parquet::arrow::ArrowWriter::try_new(std::fs::File::create(path).unwrap(), batch.schema(), None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+}
+
+#[test]
+fn anomaly_on_parquet_tables_fits_and_scores_like_csv() {
+    let t = tempfile::tempdir().unwrap();
+    let train = anomaly_table(1500, 1, None, "a,b,c,d,e,y");
+    let test = anomaly_table(2500, 2, Some(10), "a,b,c,d,e,y");
+    csv_to_parquet(&train, Some("y"), &t.path().join("normal.parquet"));
+    csv_to_parquet(&test, Some("y"), &t.path().join("new.parquet"));
+    std::fs::write(t.path().join("new.csv"), &test).unwrap();
+    let opts = ["--label-column", "y", "--normal-labels", "0", "--hidden", "16", "--latent", "3", "--epochs", "30", "--batch-size", "64", "--quiet"];
+    let fit = aekit(t.path(), &[&["anomaly", "fit", "--data", "normal.parquet", "--out", "det"][..], &opts].concat());
+    assert!(fit.status.success(), "{}", stderr(&fit));
+    let st = report(&t.path().join("det/standardize.json"));
+    assert_eq!(st["columns"], serde_json::json!(["a", "b", "c", "d", "e"]));
+    // The same scores from the Parquet file and from the same rows as CSV (up to f32 rounding:
+    // the CSV text is parsed straight to f32, the Parquet doubles are rounded to f32).
+    for (data, out) in [("new.parquet", "p/scores.csv"), ("new.csv", "c/scores.csv")] {
+        let o = aekit(t.path(), &["anomaly", "score", "--run", "det", "--data", data, "--out", out, "--quiet"]);
+        assert!(o.status.success(), "{data}: {}", stderr(&o));
+    }
+    let (p, c) = (csv_rows(&t.path().join("p/scores.csv")), csv_rows(&t.path().join("c/scores.csv")));
+    assert_eq!(p.len(), 2501);
+    let score = |rows: &[Vec<String>], i: usize| rows[i][1].parse::<f64>().unwrap();
+    for i in [1, 999, 1001, 2500] {
+        assert!((score(&p, i) - score(&c, i)).abs() <= 1e-5 * score(&c, i).abs(), "row {i}: {} vs {}", score(&p, i), score(&c, i));
+    }
+    let r = report(&t.path().join("p/report.json"));
+    assert!(r["auroc"].as_f64().expect("auroc") > 0.95, "{r}");
+    // A Parquet file with another column set is refused, naming the file and the columns.
+    csv_to_parquet(&anomaly_table(20, 3, None, "a,b,c,x,e,y"), Some("y"), &t.path().join("other.parquet"));
+    let o = aekit(t.path(), &["anomaly", "score", "--run", "det", "--data", "other.parquet", "--out", "bad/scores.csv"]);
+    assert_bad_input(&o, "other.parquet", &["\"x\"", "trained on"]);
+    assert!(!t.path().join("bad/scores.csv").exists());
+}

@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use super::dataset::{Dataset, SampleShape};
+use super::table::{RowBatch, RowSource};
 use crate::error::{Error, Result};
 
 /// A CSV file read in batches of rows: the header is read and checked by [`CsvReader::open`],
@@ -23,16 +24,6 @@ pub struct CsvReader {
     /// Data rows read so far.
     row: usize,
     record: csv::StringRecord,
-}
-
-/// Up to `n` rows of a [`CsvReader`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct CsvBatch {
-    /// The feature values, row after row: `[n_rows * F]` with F = the number of feature columns.
-    pub rows: Vec<f32>,
-    /// One label per row when the file has the label column.
-    pub labels: Option<Vec<u32>>,
-    pub n_rows: usize,
 }
 
 impl CsvReader {
@@ -75,32 +66,6 @@ impl CsvReader {
             row: 0,
             record: csv::StringRecord::new(),
         })
-    }
-
-    /// The feature columns' names (the header without the label column), in file order.
-    pub fn feature_names(&self) -> &[String] {
-        &self.features
-    }
-
-    /// Whether the header holds the label column, so that rows carry labels.
-    pub fn has_labels(&self) -> bool {
-        self.label_idx.is_some()
-    }
-
-    /// The next up to `n` (at least 1) rows; `None` at the end of the file. A file without any
-    /// data row is an error at the first call.
-    pub fn next_batch(&mut self, n: usize) -> Result<Option<CsvBatch>> {
-        let n = n.max(1);
-        // Capacity for at most 2^16 rows up front: `n` may be large.
-        let cap = n.min(1 << 16);
-        let mut rows = Vec::with_capacity(cap * self.features.len());
-        let mut labels = Vec::with_capacity(if self.label_idx.is_some() { cap } else { 0 });
-        let n_rows = self.read_rows(n, &mut rows, &mut labels)?;
-        if n_rows == 0 {
-            return Ok(None);
-        }
-        let labels = self.label_idx.map(|_| labels);
-        Ok(Some(CsvBatch { rows, labels, n_rows }))
     }
 
     /// Appends up to `max` rows to `data` (`[b * F]`) and their labels to `labels` (only when
@@ -158,6 +123,38 @@ impl CsvReader {
             return Err(Error::input(path, "no data rows after the header"));
         }
         Ok(b)
+    }
+}
+
+impl RowSource for CsvReader {
+    fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The feature columns' names (the header without the label column), in file order.
+    fn feature_names(&self) -> &[String] {
+        &self.features
+    }
+
+    /// Whether the header holds the label column, so that rows carry labels.
+    fn has_labels(&self) -> bool {
+        self.label_idx.is_some()
+    }
+
+    /// The next up to `n` (at least 1) rows; `None` at the end of the file. A file without any
+    /// data row is an error at the first call.
+    fn next_batch(&mut self, n: usize) -> Result<Option<RowBatch>> {
+        let n = n.max(1);
+        // Capacity for at most 2^16 rows up front: `n` may be large.
+        let cap = n.min(1 << 16);
+        let mut rows = Vec::with_capacity(cap * self.features.len());
+        let mut labels = Vec::with_capacity(if self.label_idx.is_some() { cap } else { 0 });
+        let n_rows = self.read_rows(n, &mut rows, &mut labels)?;
+        if n_rows == 0 {
+            return Ok(None);
+        }
+        let labels = self.label_idx.map(|_| labels);
+        Ok(Some(RowBatch { rows, labels, n_rows }))
     }
 }
 

@@ -8,6 +8,8 @@ pub mod degrade;
 pub mod folder;
 pub mod idx;
 pub mod latents;
+pub mod parquet;
+pub mod table;
 
 use std::path::{Path, PathBuf};
 
@@ -25,13 +27,16 @@ pub enum DataSource {
     /// `mnist-embedded`: the subset compiled into aekit.
     Embedded,
     Csv(PathBuf),
+    /// A Parquet table (`.parquet` or `.pq`).
+    Parquet(PathBuf),
     Folder(PathBuf),
     /// An IDX image file (raw or .gz), unlabelled.
     Idx(PathBuf),
 }
 
 impl DataSource {
-    /// Interprets a `--data` argument: a built-in name, a folder, a `.csv` file or an IDX file.
+    /// Interprets a `--data` argument: a built-in name, a folder, a `.csv` or `.parquet` file or
+    /// an IDX file.
     pub fn parse(spec: &str) -> Result<Self> {
         if let Some(b) = Builtin::from_name(spec) {
             return Ok(DataSource::Builtin(b));
@@ -44,7 +49,11 @@ impl DataSource {
             Ok(DataSource::Folder(path))
         } else if path.is_file() {
             let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
-            Ok(if ext == "csv" { DataSource::Csv(path) } else { DataSource::Idx(path) })
+            Ok(match ext.as_str() {
+                "csv" => DataSource::Csv(path),
+                "parquet" | "pq" => DataSource::Parquet(path),
+                _ => DataSource::Idx(path),
+            })
         } else {
             Err(Error::input(
                 path,
@@ -104,6 +113,7 @@ pub fn load(src: &DataSource, opts: &LoadOptions, progress: &mut dyn Progress) -
         }
         DataSource::Embedded => Ok((builtin::embedded_mnist()?, builtin::EMBEDDED_DESCRIPTION.to_string())),
         DataSource::Csv(p) => single(csv::load_csv(p, opts.label_column.as_deref())?, p),
+        DataSource::Parquet(p) => single(table::load(p, opts.label_column.as_deref())?, p),
         DataSource::Folder(p) => single(folder::load_folder(p, opts.folder)?, p),
         DataSource::Idx(p) => single(idx::load_images(p, None)?, p),
     }

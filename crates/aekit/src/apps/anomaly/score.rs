@@ -10,7 +10,6 @@ use super::fit::check_score;
 use super::sink::Sink;
 use super::standardize::Standardizer;
 use super::{BATCH, STANDARDIZE_FILE, STATE_FILE};
-use crate::data::csv::CsvReader;
 use crate::data::{Dataset, SampleShape};
 use crate::error::{Error, Result};
 use crate::metrics;
@@ -122,10 +121,10 @@ pub struct ScoreReport {
 pub enum Input<'a> {
     /// Samples in memory (images, or table rows in the data's own units).
     Dataset(&'a Dataset),
-    /// A CSV file, streamed in batches of [`BATCH`] rows; its header must hold the training
+    /// A CSV or Parquet table, streamed in batches of [`BATCH`] rows; it must hold the training
     /// columns and, optionally, the label column: `label_column` when given (whatever `fit`
     /// saw), else the fit's.
-    Csv { path: &'a Path, label_column: Option<&'a str> },
+    Table { path: &'a Path, label_column: Option<&'a str> },
 }
 
 /// Scores `input` with the detector, flags by `rule`, and writes `out_csv` (index, score,
@@ -180,12 +179,12 @@ pub fn score(det: &Detector, input: Input, rule: Rule, normal: Option<Vec<u32>>,
                 Ok(())
             })
         }
-        Input::Csv { path, label_column } => {
+        Input::Table { path, label_column } => {
             let Some(std) = &det.standardizer else {
-                return Err(Error::input(path, format!("this run's model takes {}, not CSV rows", det.run.config().input_shape())));
+                return Err(Error::input(path, format!("this run's model takes {}, not table rows", det.run.config().input_shape())));
             };
             let label_column = label_column.or(det.state.label_column.as_deref());
-            let mut reader = CsvReader::open(path, label_column, false)?;
+            let mut reader = crate::data::table::open(path, label_column, false)?;
             if reader.feature_names() != std.columns.as_slice() {
                 let label = label_column.map(|l| format!(" (and optionally the label column {l:?})")).unwrap_or_default();
                 return Err(Error::input(
