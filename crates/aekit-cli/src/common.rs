@@ -17,6 +17,11 @@ pub struct DataArgs {
     /// Folder holding built-in datasets (e.g. DIR/mnist/); searched before $AEKIT_DATA and the cache.
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// A separate test set, of any kind --data takes (a built-in dataset gives its test part,
+    /// any other source all its samples); the --data source then trains whole unless
+    /// --test-fraction says otherwise.
+    #[arg(long)]
+    pub test_data: Option<String>,
     /// CSV column that holds integer labels.
     #[arg(long)]
     pub label_column: Option<String>,
@@ -81,11 +86,23 @@ impl DataArgs {
             },
             label_column: self.label_column.clone(),
             folder: FolderOptions { resize: self.resize, channels: self.image_channels },
-            test_fraction: self.test_fraction.unwrap_or(0.2),
+            test_fraction: self.test_fraction.unwrap_or(if self.test_data.is_some() { 0.0 } else { 0.2 }),
             seed,
         };
         let mut bar = Bar::new(quiet);
-        let (mut split, origin) = data::load(&src, &opts, &mut bar)?;
+        let (mut split, mut origin) = data::load(&src, &opts, &mut bar)?;
+        if let Some(t) = &self.test_data {
+            let channels = match split.train.shape() {
+                data::SampleShape::Image { channels, .. } => Some(channels),
+                data::SampleShape::Tabular { .. } => None,
+            };
+            let test_opts = LoadOptions { test_fraction: 0.0, folder: FolderOptions { channels, ..opts.folder }, ..opts };
+            let (test_split, test_origin) = data::load(&DataSource::parse(t)?, &test_opts, &mut bar)?;
+            let test = if test_split.test.is_empty() { test_split.train } else { test_split.test };
+            data::check_test_set(&split.train, &test, std::path::Path::new(t))?;
+            split.test = test;
+            origin = format!("{origin}; test set: {test_origin} ({} samples)", split.test.len());
+        }
         if let Some(n) = self.train_samples {
             split.train = split.train.head(n);
         }

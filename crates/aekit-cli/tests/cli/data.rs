@@ -313,3 +313,43 @@ fn data_dir_takes_precedence_over_env() {
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains("mean value 0.13066"), "{out}");
 }
+
+/// `--data DIR` with `DIR/train/` and `DIR/test/` (class sub-folders in each) reads the two as
+/// the split; `--test-data` names a test set of any kind; mismatches name the test source.
+#[test]
+fn folder_with_train_and_test_and_an_explicit_test_set() {
+    let t = tempfile::tempdir().unwrap();
+    for (part, n) in [("train", 3), ("test", 2)] {
+        for class in ["cat", "dog"] {
+            for i in 0..n {
+                write_png(&t.path().join(format!("photos/{part}/{class}/{i}.png")), 6, 4, true);
+            }
+        }
+    }
+    let o = aekit(t.path(), &["info", "--data", "photos"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("train: 6 samples of 3x4x6 image") && out.contains("test: 4 samples of 3x4x6 image"), "{out}");
+    assert!(out.contains("labels, first [0, 0, 0, 1, 1, 1]"), "{out}");
+    assert!(stderr(&o).contains("6 training images (train/), 4 test images (test/)"), "{}", stderr(&o));
+
+    // An explicit test set: the --data folder then trains whole.
+    for i in 0..3 {
+        write_png(&t.path().join(format!("more/{i}.png")), 6, 4, true);
+    }
+    let o = aekit(t.path(), &["info", "--data", "photos/train", "--test-data", "more"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("train: 6 samples") && out.contains("test: 3 samples of 3x4x6 image"), "{out}");
+
+    // Test images of another size, or other classes, are refused naming the test source.
+    for i in 0..2 {
+        write_png(&t.path().join(format!("small/{i}.png")), 5, 4, true);
+        write_png(&t.path().join(format!("odd/test/bird/{i}.png")), 6, 4, true);
+        write_png(&t.path().join(format!("odd/train/cat/{i}.png")), 6, 4, true);
+    }
+    let o = aekit(t.path(), &["info", "--data", "photos/train", "--test-data", "small"]);
+    assert_bad_input(&o, "small", &["3x4x5 image", "3x4x6 image"]);
+    let o = aekit(t.path(), &["info", "--data", "odd"]);
+    assert_bad_input(&o, "test", &["[\"bird\"]", "[\"cat\"]"]);
+}

@@ -35,8 +35,9 @@ pub enum DataSource {
 }
 
 impl DataSource {
-    /// Interprets a `--data` argument: a built-in name, a folder, a `.csv` or `.parquet` file or
-    /// an IDX file.
+    /// Interprets a `--data` argument: a built-in name, a folder (of images, of class
+    /// sub-folders, or with `train/` and optionally `test/` sub-folders), a `.csv` or `.parquet`
+    /// file or an IDX file.
     pub fn parse(spec: &str) -> Result<Self> {
         if let Some(b) = Builtin::from_name(spec) {
             return Ok(DataSource::Builtin(b));
@@ -114,9 +115,37 @@ pub fn load(src: &DataSource, opts: &LoadOptions, progress: &mut dyn Progress) -
         DataSource::Embedded => Ok((builtin::embedded_mnist()?, builtin::EMBEDDED_DESCRIPTION.to_string())),
         DataSource::Csv(p) => single(csv::load_csv(p, opts.label_column.as_deref())?, p),
         DataSource::Parquet(p) => single(table::load(p, opts.label_column.as_deref())?, p),
+        DataSource::Folder(p) if p.join("train").is_dir() => {
+            let train = folder::load_folder(&p.join("train"), opts.folder)?;
+            let test_dir = p.join("test");
+            if !test_dir.is_dir() {
+                return single(train, &p.join("train"));
+            }
+            // The test images are read as the training images are (channels), and must match.
+            let test_opts = FolderOptions { channels: Some(train.shape().dims()[0]), ..opts.folder };
+            let test = folder::load_folder(&test_dir, test_opts)?;
+            check_test_set(&train, &test, &test_dir)?;
+            let msg = format!("{}: {} training images (train/), {} test images (test/)", p.display(), train.len(), test.len());
+            Ok((Split { train, test }, msg))
+        }
         DataSource::Folder(p) => single(folder::load_folder(p, opts.folder)?, p),
         DataSource::Idx(p) => single(idx::load_images(p, None)?, p),
     }
+}
+
+/// Checks that a separately given test set (`test`, read from `source`) is of the training
+/// set's kind: the same sample shape, and the same classes when labelled.
+pub fn check_test_set(train: &Dataset, test: &Dataset, source: &Path) -> Result<()> {
+    if train.shape() != test.shape() {
+        return Err(Error::input(source, format!("the test samples are {}, the training samples {}", test.shape(), train.shape())));
+    }
+    if train.class_names.is_some() && test.class_names.is_some() && train.class_names != test.class_names {
+        return Err(Error::input(
+            source,
+            format!("the test classes {:?} differ from the training classes {:?}", test.class_names.as_deref().unwrap_or_default(), train.class_names.as_deref().unwrap_or_default()),
+        ));
+    }
+    Ok(())
 }
 
 /// Uploads rows `idx` of `ds` as a `[B, P]` tensor: how every batch reaches a model.
