@@ -116,13 +116,18 @@ impl ParquetReader {
 
 /// A numeric column as f32 (checked numeric when the file was opened).
 fn float_values(col: &dyn Array) -> Vec<f32> {
+    wide_values(col).into_iter().map(|v| v as f32).collect()
+}
+
+/// A numeric or boolean column as f64: exact for every float, boolean and integer up to 2^53.
+fn wide_values(col: &dyn Array) -> Vec<f64> {
     macro_rules! cast {
         ($t:ty) => {
-            col.as_primitive::<$t>().values().iter().map(|&v| v as f32).collect()
+            col.as_primitive::<$t>().values().iter().map(|&v| v as f64).collect()
         };
     }
     match col.data_type() {
-        DataType::Boolean => col.as_boolean().iter().map(|b| b.unwrap_or(false) as u8 as f32).collect(),
+        DataType::Boolean => col.as_boolean().iter().map(|b| b.unwrap_or(false) as u8 as f64).collect(),
         DataType::Float32 => cast!(Float32Type),
         DataType::Float64 => cast!(Float64Type),
         DataType::Int8 => cast!(Int8Type),
@@ -139,15 +144,8 @@ fn float_values(col: &dyn Array) -> Vec<f32> {
 
 /// A label column as u32: non-negative integers, booleans (true = 1), or floats holding them.
 fn label_values(col: &dyn Array, name: &str, first_row: usize, path: &Path) -> Result<Vec<u32>> {
-    if let DataType::Boolean = col.data_type() {
-        return Ok(col.as_boolean().iter().map(|b| b.unwrap_or(false) as u32).collect());
-    }
-    let wide: Vec<f64> = match col.data_type() {
-        DataType::Float32 => col.as_primitive::<Float32Type>().values().iter().map(|&v| v as f64).collect(),
-        DataType::Float64 => col.as_primitive::<Float64Type>().values().to_vec(),
-        _ => int_values(col),
-    };
-    wide.iter()
+    wide_values(col)
+        .iter()
         .enumerate()
         .map(|(i, &v)| {
             if v >= 0.0 && v.fract() == 0.0 && v <= u32::MAX as f64 {
@@ -157,26 +155,6 @@ fn label_values(col: &dyn Array, name: &str, first_row: usize, path: &Path) -> R
             }
         })
         .collect()
-}
-
-/// An integer column as f64, exactly (labels beyond f32's integer range stay exact).
-fn int_values(col: &dyn Array) -> Vec<f64> {
-    macro_rules! cast {
-        ($t:ty) => {
-            col.as_primitive::<$t>().values().iter().map(|&v| v as f64).collect()
-        };
-    }
-    match col.data_type() {
-        DataType::Int8 => cast!(Int8Type),
-        DataType::Int16 => cast!(Int16Type),
-        DataType::Int32 => cast!(Int32Type),
-        DataType::Int64 => cast!(Int64Type),
-        DataType::UInt8 => cast!(UInt8Type),
-        DataType::UInt16 => cast!(UInt16Type),
-        DataType::UInt32 => cast!(UInt32Type),
-        DataType::UInt64 => cast!(UInt64Type),
-        _ => Vec::new(),
-    }
 }
 
 impl RowSource for ParquetReader {
@@ -224,7 +202,7 @@ mod tests {
     use arrow_array::{ArrayRef, BooleanArray, Float64Array, Int32Array, RecordBatch, StringArray};
     use parquet::arrow::ArrowWriter;
 
-    use super::super::table::{self, RowSource};
+    use super::super::table;
 
     fn write(path: &std::path::Path, columns: Vec<(&str, ArrayRef)>) {
         let batch = RecordBatch::try_from_iter(columns).unwrap();
