@@ -118,6 +118,13 @@ pub struct FitArgs {
     /// Fraction of the normal training data held out to calibrate p-values (0: none).
     #[arg(long, default_value_t = 0.2)]
     pub calibration_fraction: f64,
+    /// Series: train on windows of this many consecutive rows (a table in time order); `score`
+    /// then gives every time point a score.
+    #[arg(long)]
+    pub window: Option<usize>,
+    /// Series: rows between the starts of training windows (default 1).
+    #[arg(long, requires = "window")]
+    pub stride: Option<usize>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -160,7 +167,22 @@ fn fit(a: FitArgs) -> Result<()> {
     // A table of normal rows trains whole unless a test split is asked for.
     let mut data = a.data.clone();
     data.test_fraction.get_or_insert(0.0);
-    let split = data.load(m.seed, m.quiet)?;
+    let mut split = data.load(m.seed, m.quiet)?;
+    let window = match a.window {
+        None => None,
+        Some(size) => {
+            if a.normal_labels.is_some() || a.data.test_fraction.is_some() {
+                return Err(anyhow::Error::new(aekit::Error::InvalidArgument {
+                    name: "window",
+                    msg: "a series trains on its windows in time order: --normal-labels and --test-fraction do not apply (score a separate test series)".into(),
+                }));
+            }
+            let spec = anomaly::WindowSpec::new(size, a.stride.unwrap_or(1), data.time_column.clone())?;
+            split.train = anomaly::windows(&split.train, &spec, std::path::Path::new(data.name()?))?;
+            split.test = split.train.head(0);
+            Some(spec)
+        }
+    };
     let model_cfg = m.model_config(split.train.shape())?;
     let opts = FitOptions {
         score: m.score_kind(),
@@ -170,6 +192,7 @@ fn fit(a: FitArgs) -> Result<()> {
         normal_labels: a.normal_labels.clone(),
         label_column: a.data.label_column.clone(),
         seed: m.seed,
+        window,
     };
     let request = aekit::train::TrainRequest::new(model_cfg, m.train_config()).with_data(data.describe()?);
     let r = anomaly::fit(&request, &split, &opts, &device, &a.out, &mut Progress::new(m.quiet))?;
@@ -201,7 +224,7 @@ fn score(a: ScoreArgs) -> Result<()> {
     let name = a.data.name()?;
     let csv = std::path::Path::new(name);
     let r = if csv.is_file() && aekit::data::table::is_table(csv) {
-        let input = Input::Table { path: csv, label_column: a.data.label_column.as_deref() };
+        let input = Input::Table { path: csv, label_column: a.data.label_column.as_deref(), time_column: a.data.time_column.as_deref() };
         anomaly::score(&det, input, rule, a.normal_labels.clone(), &a.out, &device)?
     } else {
         let ds = a.split.pick(a.data.load(0, a.on.quiet)?);

@@ -22,6 +22,9 @@ pub struct DataArgs {
     /// --test-fraction says otherwise.
     #[arg(long)]
     pub test_data: Option<String>,
+    /// Table column holding time stamps (series): not a feature; echoed in scores.csv.
+    #[arg(long)]
+    pub time_column: Option<String>,
     /// CSV column that holds integer labels.
     #[arg(long)]
     pub label_column: Option<String>,
@@ -85,6 +88,7 @@ impl DataArgs {
                 no_fallback: self.no_fallback,
             },
             label_column: self.label_column.clone(),
+            time_column: self.time_column.clone(),
             folder: FolderOptions { resize: self.resize, channels: self.image_channels },
             test_fraction: self.test_fraction.unwrap_or(if self.test_data.is_some() { 0.0 } else { 0.2 }),
             seed,

@@ -332,3 +332,58 @@ fn anomaly_on_parquet_tables_fits_and_scores_like_csv() {
     assert_bad_input(&o, "other.parquet", &["\"x\"", "trained on"]);
     assert!(!t.path().join("bad/scores.csv").exists());
 }
+
+/// A series in a CSV with a time column: `fit --window` trains on windows of normal readings,
+/// `score` writes one row per time point in order with its time stamp, and the injected burst
+/// is the most anomalous segment.
+#[test]
+fn anomaly_on_a_series_scores_every_time_point() {
+    let t = tempfile::tempdir().unwrap();
+    // Two channels: a sine and a cosine of period 25 rows, with small noise from a seeded LCG.
+    let mut state = 7u64;
+    let mut noise = move || {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((state >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 0.05
+    };
+    let mut series = |n: usize, burst: Option<std::ops::Range<usize>>| {
+        let mut s = String::from("timestamp,x,y,is_anomaly\n");
+        for i in 0..n {
+            let phase = i as f64 * std::f64::consts::TAU / 25.0;
+            let hit = burst.as_ref().is_some_and(|b| b.contains(&i));
+            let x = phase.sin() + noise() + if hit { 1.5 } else { 0.0 };
+            s.push_str(&format!("2026-01-01T00:{:02}:{:02},{x:.4},{:.4},{}\n", i / 60 % 60, i % 60, phase.cos() + noise(), hit as u8));
+        }
+        s
+    };
+    std::fs::write(t.path().join("train.csv"), series(1200, None)).unwrap();
+    std::fs::write(t.path().join("test.csv"), series(600, Some(300..310))).unwrap();
+    let common = ["--time-column", "timestamp", "--label-column", "is_anomaly"];
+    let fit = aekit(t.path(), &[&["anomaly", "fit", "--data", "train.csv", "--window", "25", "--stride", "2", "--epochs", "30", "--out", "R", "--quiet"][..], &common].concat());
+    assert!(fit.status.success(), "{}", stderr(&fit));
+    let state = report(&t.path().join("R/anomaly.json"));
+    assert_eq!(state["window"]["size"].as_u64(), Some(25), "{}", state["window"]);
+    assert_eq!(report(&t.path().join("R/config.json"))["model"]["input"]["features"].as_u64(), Some(50));
+
+    let o = aekit(t.path(), &[&["anomaly", "score", "--run", "R", "--data", "test.csv", "--out", "S/scores.csv", "--quiet"][..], &common].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows = csv_rows(&t.path().join("S/scores.csv"));
+    assert_eq!(rows[0], ["index", "time", "score", "p_value", "flag", "label", "anomalous"]);
+    assert_eq!(rows.len(), 601, "one row per time point");
+    assert_eq!((rows[1][0].as_str(), rows[1][1].as_str()), ("0", "2026-01-01T00:00:00"));
+    assert_eq!((rows[600][0].as_str(), rows[600][1].as_str()), ("599", "2026-01-01T00:09:59"));
+    let r = report(&t.path().join("S/report.json"));
+    assert_eq!(r["n"].as_u64(), Some(600));
+    assert!(r["auroc"].as_f64().expect("auroc") > 0.9, "{r}");
+    let seg = &r["most_anomalous_segment"];
+    let (start, end) = (seg["start"].as_u64().unwrap(), seg["end"].as_u64().unwrap());
+    assert_eq!(end - start, 24);
+    assert!(start <= 309 && end >= 300, "the top window overlaps the burst at 300-309: {seg}");
+    assert!(t.path().join("S/series.png").is_file());
+    // A series shorter than the window, and a missing time column, are exit 2 naming the file.
+    std::fs::write(t.path().join("short.csv"), series(10, None)).unwrap();
+    let o = aekit(t.path(), &[&["anomaly", "score", "--run", "R", "--data", "short.csv", "--out", "X/scores.csv"][..], &common].concat());
+    assert_bad_input(&o, "short.csv", &["10 rows, fewer than the window of 25"]);
+    assert!(!t.path().join("X/scores.csv").exists());
+    let o = aekit(t.path(), &["anomaly", "fit", "--data", "train.csv", "--window", "25", "--time-column", "when", "--out", "R2"]);
+    assert_bad_input(&o, "train.csv", &["no column named \"when\" for time"]);
+}

@@ -19,6 +19,8 @@ pub struct CsvReader {
     headers: Vec<String>,
     /// The label column's index in the header, when one was named and found.
     label_idx: Option<usize>,
+    /// The time column's index (echoed as text, not a feature), when one was named.
+    time_idx: Option<usize>,
     /// The header's names without the label column, in file order.
     features: Vec<String>,
     /// Data rows read so far.
@@ -31,6 +33,12 @@ impl CsvReader {
     /// labels (it is not a feature); when the header lacks it, `label_required` makes that an
     /// error, otherwise every column is a feature and rows carry no labels.
     pub fn open(path: &Path, label_column: Option<&str>, label_required: bool) -> Result<Self> {
+        Self::open_with_time(path, label_column, label_required, None)
+    }
+
+    /// [`CsvReader::open`] with a time column: required when named, not a feature, its cells
+    /// returned as text with each row.
+    pub fn open_with_time(path: &Path, label_column: Option<&str>, label_required: bool, time_column: Option<&str>) -> Result<Self> {
         let file =
             std::fs::File::open(path).map_err(|source| Error::Read { path: path.to_path_buf(), source })?;
         let mut rdr = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(file);
@@ -52,8 +60,18 @@ impl CsvReader {
                 None => None,
             },
         };
-        let features: Vec<String> =
-            headers.iter().enumerate().filter(|(j, _)| Some(*j) != label_idx).map(|(_, h)| h.clone()).collect();
+        let time_idx = match time_column {
+            None => None,
+            Some(name) => Some(headers.iter().position(|h| h == name).ok_or_else(|| {
+                Error::input(path, format!("no column named {name:?} for time; the header has {headers:?}"))
+            })?),
+        };
+        let features: Vec<String> = headers
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| Some(*j) != label_idx && Some(*j) != time_idx)
+            .map(|(_, h)| h.clone())
+            .collect();
         if features.is_empty() {
             return Err(Error::input(path, "no feature columns besides the label column"));
         }
@@ -62,6 +80,7 @@ impl CsvReader {
             rdr,
             headers,
             label_idx,
+            time_idx,
             features,
             row: 0,
             record: csv::StringRecord::new(),
@@ -70,8 +89,9 @@ impl CsvReader {
 
     /// Appends up to `max` rows to `data` (`[b * F]`) and their labels to `labels` (only when
     /// the file has the label column); returns b.
-    fn read_rows(&mut self, max: usize, data: &mut Vec<f32>, labels: &mut Vec<u32>) -> Result<usize> {
-        let CsvReader { path, rdr, headers, label_idx, row, record, .. } = self;
+    fn read_rows(&mut self, max: usize, data: &mut Vec<f32>, labels: &mut Vec<u32>, times: &mut Vec<String>) -> Result<usize> {
+        let CsvReader { path, rdr, headers, label_idx, time_idx, row, record, .. } = self;
+        let time_idx = *time_idx;
         let path: &Path = path;
         let headers: &[String] = headers;
         let label_idx = *label_idx;
@@ -90,6 +110,10 @@ impl CsvReader {
             }
             for (j, cell) in record.iter().enumerate() {
                 let cell = cell.trim();
+                if Some(j) == time_idx {
+                    times.push(cell.to_string());
+                    continue;
+                }
                 if Some(j) == label_idx {
                     let v: u32 = cell.parse().map_err(|_| {
                         Error::input(
@@ -141,6 +165,10 @@ impl RowSource for CsvReader {
         self.label_idx.is_some()
     }
 
+    fn has_times(&self) -> bool {
+        self.time_idx.is_some()
+    }
+
     /// The next up to `n` (at least 1) rows; `None` at the end of the file. A file without any
     /// data row is an error at the first call.
     fn next_batch(&mut self, n: usize) -> Result<Option<RowBatch>> {
@@ -149,12 +177,14 @@ impl RowSource for CsvReader {
         let cap = n.min(1 << 16);
         let mut rows = Vec::with_capacity(cap * self.features.len());
         let mut labels = Vec::with_capacity(if self.label_idx.is_some() { cap } else { 0 });
-        let n_rows = self.read_rows(n, &mut rows, &mut labels)?;
+        let mut times = Vec::new();
+        let n_rows = self.read_rows(n, &mut rows, &mut labels, &mut times)?;
         if n_rows == 0 {
             return Ok(None);
         }
         let labels = self.label_idx.map(|_| labels);
-        Ok(Some(RowBatch { rows, labels, n_rows }))
+        let times = self.time_idx.map(|_| times);
+        Ok(Some(RowBatch { rows, labels, times, n_rows }))
     }
 }
 
@@ -164,7 +194,7 @@ pub fn load_csv(path: &Path, label_column: Option<&str>) -> Result<Dataset> {
     let mut reader = CsvReader::open(path, label_column, true)?;
     let mut data = Vec::new();
     let mut labels = Vec::new();
-    reader.read_rows(usize::MAX, &mut data, &mut labels)?;
+    reader.read_rows(usize::MAX, &mut data, &mut labels, &mut Vec::new())?;
     let mut ds = Dataset::new(data, SampleShape::Tabular { features: reader.features.len() }, None)?;
     if reader.has_labels() {
         ds = ds.with_labels(labels)?;

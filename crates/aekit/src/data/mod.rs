@@ -71,6 +71,8 @@ pub struct LoadOptions {
     pub locations: Locations,
     /// CSV column holding integer labels.
     pub label_column: Option<String>,
+    /// Table column holding time stamps: left out of the features (series).
+    pub time_column: Option<String>,
     pub folder: FolderOptions,
     /// Sources without their own test set (CSV, folders, single IDX files) hold out this
     /// fraction, chosen with `seed`; 0 keeps every sample for training (the test set is empty).
@@ -83,6 +85,7 @@ impl Default for LoadOptions {
         LoadOptions {
             locations: Locations::default(),
             label_column: None,
+            time_column: None,
             folder: FolderOptions::default(),
             test_fraction: 0.2,
             seed: 0,
@@ -113,8 +116,10 @@ pub fn load(src: &DataSource, opts: &LoadOptions, progress: &mut dyn Progress) -
             Ok((split, format!("{} {origin}", b.name())))
         }
         DataSource::Embedded => Ok((builtin::embedded_mnist()?, builtin::EMBEDDED_DESCRIPTION.to_string())),
-        DataSource::Csv(p) => single(csv::load_csv(p, opts.label_column.as_deref())?, p),
-        DataSource::Parquet(p) => single(table::load(p, opts.label_column.as_deref())?, p),
+        DataSource::Csv(p) if opts.time_column.is_none() => single(csv::load_csv(p, opts.label_column.as_deref())?, p),
+        DataSource::Csv(p) | DataSource::Parquet(p) => {
+            single(table::load_with_time(p, opts.label_column.as_deref(), opts.time_column.as_deref())?, p)
+        }
         DataSource::Folder(p) if p.join("train").is_dir() => {
             let train = folder::load_folder(&p.join("train"), opts.folder)?;
             let test_dir = p.join("test");

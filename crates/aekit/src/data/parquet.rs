@@ -22,8 +22,10 @@ pub struct ParquetReader {
     path: PathBuf,
     reader: ParquetRecordBatchReader,
     features: Vec<String>,
-    /// Whether the last column of each read batch is the label column.
-    labelled: bool,
+    /// The label column's name, when the file has it.
+    label: Option<String>,
+    /// The time column's name, when one was named.
+    time: Option<String>,
     /// Rows read so far.
     row: usize,
     /// Rows read but not yet handed out (a record batch can be larger than a request).
@@ -38,6 +40,12 @@ fn numeric(t: &DataType) -> bool {
 impl ParquetReader {
     /// Opens `path` and checks its schema: every column but the label column must be numeric.
     pub fn open(path: &Path, label_column: Option<&str>, label_required: bool) -> Result<Self> {
+        Self::open_with_time(path, label_column, label_required, None)
+    }
+
+    /// [`ParquetReader::open`] with a time column (any type: text, numbers, dates and
+    /// timestamps as their stored integers), required when named and not a feature.
+    pub fn open_with_time(path: &Path, label_column: Option<&str>, label_required: bool, time_column: Option<&str>) -> Result<Self> {
         let file = File::open(path).map_err(|source| Error::Read { path: path.to_path_buf(), source })?;
         let bad = |e: parquet::errors::ParquetError| Error::input(path, format!("not a readable Parquet file: {e}"));
         let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(bad)?;
@@ -53,9 +61,21 @@ impl ParquetReader {
                 None => None,
             },
         };
+        let time_idx = match time_column {
+            None => None,
+            Some(name) => Some(
+                names.iter().position(|h| h == name).ok_or_else(|| Error::input(path, format!("no column named {name:?} for time; the file has {names:?}")))?,
+            ),
+        };
         let mut features = Vec::new();
         let mut indices = Vec::new();
         for (j, f) in schema.fields().iter().enumerate() {
+            if Some(j) == time_idx {
+                if time_text(&arrow_array::new_empty_array(f.data_type())).is_none() {
+                    return Err(Error::input(path, format!("time column {:?} is {}, expected text, numbers, dates or timestamps", f.name(), f.data_type())));
+                }
+                continue;
+            }
             if Some(j) == label_idx {
                 if !(f.data_type().is_integer() || matches!(f.data_type(), DataType::Boolean | DataType::Float32 | DataType::Float64)) {
                     return Err(Error::input(path, format!("label column {:?} is {}, expected integers or booleans", f.name(), f.data_type())));
@@ -74,30 +94,38 @@ impl ParquetReader {
         if features.is_empty() {
             return Err(Error::input(path, "no feature columns besides the label column"));
         }
-        // The projection keeps the file's column order; the label column is put last below.
+        // The projection keeps the file's column order; columns are told apart by name below.
         let mut wanted = indices.clone();
         wanted.extend(label_idx);
+        wanted.extend(time_idx);
+        wanted.sort_unstable();
         let mask = ProjectionMask::roots(builder.parquet_schema(), wanted);
         let reader = builder.with_projection(mask).with_batch_size(8192).build().map_err(bad)?;
-        Ok(ParquetReader { path: path.to_path_buf(), reader, features, labelled: label_idx.is_some(), row: 0, pending: None })
+        let label = label_idx.map(|j| names[j].clone());
+        let time = time_idx.map(|j| names[j].clone());
+        Ok(ParquetReader { path: path.to_path_buf(), reader, features, label, time, row: 0, pending: None })
     }
 
-    /// Converts a record batch (feature columns and, when labelled, the label column, in file
-    /// order) into row-major values and labels.
+    /// Converts a record batch (the feature columns and, when present, the label and time
+    /// columns, in file order) into row-major values, labels and times.
     fn convert(&self, batch: &RecordBatch, first_row: usize) -> Result<RowBatch> {
         let n = batch.num_rows();
         let f = self.features.len();
         let names: Vec<String> = batch.schema().fields().iter().map(|c| c.name().clone()).collect();
-        let label_name = self.labelled.then(|| names.iter().find(|c| !self.features.contains(c)).cloned()).flatten();
         let mut rows = vec![0.0f32; n * f];
         let mut labels = None;
+        let mut times = None;
         let mut k = 0;
         for (j, name) in names.iter().enumerate() {
             let col = batch.column(j);
             if let Some(i) = (0..col.len()).find(|&i| col.is_null(i)) {
                 return Err(Error::input(&self.path, format!("row {}, column {name:?}: a null value", first_row + i + 1)));
             }
-            if Some(name) == label_name.as_ref() {
+            if Some(name) == self.time.as_ref() {
+                times = time_text(col.as_ref());
+                continue;
+            }
+            if Some(name) == self.label.as_ref() {
                 labels = Some(label_values(col.as_ref(), name, first_row, &self.path)?);
                 continue;
             }
@@ -110,7 +138,7 @@ impl ParquetReader {
             }
             k += 1;
         }
-        Ok(RowBatch { rows, labels, n_rows: n })
+        Ok(RowBatch { rows, labels, times, n_rows: n })
     }
 }
 
@@ -142,6 +170,31 @@ fn wide_values(col: &dyn Array) -> Vec<f64> {
     }
 }
 
+/// A time column as text: strings as they are, numbers and booleans printed, dates and
+/// timestamps as their stored integers (days or time units since the epoch); `None` for other
+/// types.
+fn time_text(col: &dyn Array) -> Option<Vec<String>> {
+    use arrow_array::types::{Date32Type, Date64Type, TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType};
+    use arrow_schema::TimeUnit;
+    macro_rules! raw {
+        ($t:ty) => {
+            col.as_primitive::<$t>().values().iter().map(|v| v.to_string()).collect()
+        };
+    }
+    Some(match col.data_type() {
+        DataType::Utf8 => col.as_string::<i32>().iter().map(|v| v.unwrap_or_default().to_string()).collect(),
+        DataType::LargeUtf8 => col.as_string::<i64>().iter().map(|v| v.unwrap_or_default().to_string()).collect(),
+        DataType::Date32 => raw!(Date32Type),
+        DataType::Date64 => raw!(Date64Type),
+        DataType::Timestamp(TimeUnit::Second, _) => raw!(TimestampSecondType),
+        DataType::Timestamp(TimeUnit::Millisecond, _) => raw!(TimestampMillisecondType),
+        DataType::Timestamp(TimeUnit::Microsecond, _) => raw!(TimestampMicrosecondType),
+        DataType::Timestamp(TimeUnit::Nanosecond, _) => raw!(TimestampNanosecondType),
+        t if numeric(t) => wide_values(col).iter().map(|v| v.to_string()).collect(),
+        _ => return None,
+    })
+}
+
 /// A label column as u32: non-negative integers, booleans (true = 1), or floats holding them.
 fn label_values(col: &dyn Array, name: &str, first_row: usize, path: &Path) -> Result<Vec<u32>> {
     wide_values(col)
@@ -167,7 +220,11 @@ impl RowSource for ParquetReader {
     }
 
     fn has_labels(&self) -> bool {
-        self.labelled
+        self.label.is_some()
+    }
+
+    fn has_times(&self) -> bool {
+        self.time.is_some()
     }
 
     fn next_batch(&mut self, n: usize) -> Result<Option<RowBatch>> {

@@ -14,6 +14,8 @@ pub struct RowBatch {
     pub rows: Vec<f32>,
     /// One label per row when the file has the label column.
     pub labels: Option<Vec<u32>>,
+    /// One time value per row, as text, when a time column was named.
+    pub times: Option<Vec<String>>,
     pub n_rows: usize,
 }
 
@@ -25,6 +27,10 @@ pub trait RowSource {
     fn feature_names(&self) -> &[String];
     /// Whether the file holds the label column, so that rows carry labels.
     fn has_labels(&self) -> bool;
+    /// Whether a time column was named, so that rows carry times.
+    fn has_times(&self) -> bool {
+        false
+    }
     /// The next up to `n` (at least 1) rows; `None` at the end. A table without any data row is
     /// an error at the first call.
     fn next_batch(&mut self, n: usize) -> Result<Option<RowBatch>>;
@@ -43,9 +49,15 @@ fn extension(path: &Path) -> Option<String> {
 /// holding integer labels; when the file lacks it, `label_required` makes that an error,
 /// otherwise every column is a feature.
 pub fn open(path: &Path, label_column: Option<&str>, label_required: bool) -> Result<Box<dyn RowSource>> {
+    open_with_time(path, label_column, label_required, None)
+}
+
+/// [`open`] with a time column (required when named): not a feature, its values returned as
+/// text with each batch (series).
+pub fn open_with_time(path: &Path, label_column: Option<&str>, label_required: bool, time_column: Option<&str>) -> Result<Box<dyn RowSource>> {
     match extension(path).as_deref() {
-        Some("csv") => Ok(Box::new(super::csv::CsvReader::open(path, label_column, label_required)?)),
-        Some("parquet" | "pq") => Ok(Box::new(super::parquet::ParquetReader::open(path, label_column, label_required)?)),
+        Some("csv") => Ok(Box::new(super::csv::CsvReader::open_with_time(path, label_column, label_required, time_column)?)),
+        Some("parquet" | "pq") => Ok(Box::new(super::parquet::ParquetReader::open_with_time(path, label_column, label_required, time_column)?)),
         _ => Err(Error::input(path, "not a table: expected a .csv or .parquet file")),
     }
 }
@@ -53,7 +65,12 @@ pub fn open(path: &Path, label_column: Option<&str>, label_required: bool) -> Re
 /// Reads a whole table into a tabular dataset (labels attached when the label column is named;
 /// it must then exist).
 pub fn load(path: &Path, label_column: Option<&str>) -> Result<Dataset> {
-    let mut src = open(path, label_column, true)?;
+    load_with_time(path, label_column, None)
+}
+
+/// [`load`] leaving out a time column (series: rows in file order).
+pub fn load_with_time(path: &Path, label_column: Option<&str>, time_column: Option<&str>) -> Result<Dataset> {
+    let mut src = open_with_time(path, label_column, true, time_column)?;
     let mut data = Vec::new();
     let mut labels = Vec::new();
     while let Some(b) = src.next_batch(1 << 16)? {

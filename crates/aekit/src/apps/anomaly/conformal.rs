@@ -21,6 +21,9 @@ pub struct DetectorState {
     pub train_scores: Vec<f64>,
     /// Scores of the held-out normal calibration samples, ascending (empty: no p-values).
     pub calibration_scores: Vec<f64>,
+    /// For series: how windows are cut (absent for rows and images).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<super::series::WindowSpec>,
 }
 
 impl DetectorState {

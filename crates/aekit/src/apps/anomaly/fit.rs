@@ -28,11 +28,13 @@ pub struct FitOptions {
     pub normal_labels: Option<Vec<u32>>,
     pub label_column: Option<String>,
     pub seed: u64,
+    /// For series: the windows the training samples are (see [`super::series::windows`]).
+    pub window: Option<super::series::WindowSpec>,
 }
 
 impl Default for FitOptions {
     fn default() -> Self {
-        FitOptions { score: None, contamination: 0.1, alpha: 0.05, calibration_fraction: 0.2, normal_labels: None, label_column: None, seed: 0 }
+        FitOptions { score: None, contamination: 0.1, alpha: 0.05, calibration_fraction: 0.2, normal_labels: None, label_column: None, seed: 0, window: None }
     }
 }
 
@@ -141,6 +143,7 @@ pub fn fit(request: &TrainRequest, split: &Split, opts: &FitOptions, device: &De
         label_column: opts.label_column.clone(),
         train_scores,
         calibration_scores,
+        window: opts.window.clone(),
     };
 
     let test_scores = scores(&model, score, &test, device);

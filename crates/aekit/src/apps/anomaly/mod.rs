@@ -17,6 +17,7 @@ mod defaults;
 mod figures;
 mod fit;
 mod score;
+mod series;
 mod sink;
 mod standardize;
 
@@ -29,6 +30,7 @@ pub use defaults::{default_model, sized_options};
 pub use figures::curves;
 pub use fit::{fit, scores, FitOptions, FitReport};
 pub use score::{score, ColumnRank, Detector, Input, Rule, ScoreReport};
+pub use series::{windows, Segment, WindowSpec};
 pub use standardize::Standardizer;
 use crate::data::Split;
 use crate::error::Result;

@@ -115,6 +115,9 @@ pub struct ScoreReport {
     pub columns: Option<Vec<ColumnRank>>,
     /// Figures written beside the scores.
     pub figures: Vec<String>,
+    /// Series: the window with the highest score.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub most_anomalous_segment: Option<super::series::Segment>,
 }
 
 /// Where the samples to score come from.
@@ -124,7 +127,7 @@ pub enum Input<'a> {
     /// A CSV or Parquet table, streamed in batches of [`BATCH`] rows; it must hold the training
     /// columns and, optionally, the label column: `label_column` when given (whatever `fit`
     /// saw), else the fit's.
-    Table { path: &'a Path, label_column: Option<&'a str> },
+    Table { path: &'a Path, label_column: Option<&'a str>, time_column: Option<&'a str> },
 }
 
 /// Scores `input` with the detector, flags by `rule`, and writes `out_csv` (index, score,
@@ -141,6 +144,12 @@ pub fn score(det: &Detector, input: Input, rule: Rule, normal: Option<Vec<u32>>,
         _ => None,
     };
     let normal = normal.or_else(|| det.state.normal_labels.clone());
+    if det.state.window.is_some() {
+        let Input::Table { path, label_column, time_column } = input else {
+            return Err(Error::arg("data", "this detector scores series: give a CSV or Parquet table of rows in time order"));
+        };
+        return score_series(det, (path, label_column, time_column), (threshold, alpha), normal, out_csv, device);
+    }
     let columns = det.standardizer.as_ref().map(|s| s.columns.as_slice());
     let mut sink = Sink {
         det,
@@ -179,7 +188,7 @@ pub fn score(det: &Detector, input: Input, rule: Rule, normal: Option<Vec<u32>>,
                 Ok(())
             })
         }
-        Input::Table { path, label_column } => {
+        Input::Table { path, label_column, .. } => {
             let Some(std) = &det.standardizer else {
                 return Err(Error::input(path, format!("this run's model takes {}, not table rows", det.run.config().input_shape())));
             };
@@ -290,6 +299,107 @@ pub fn score(det: &Detector, input: Input, rule: Rule, normal: Option<Vec<u32>>,
         auprc,
         columns,
         figures,
+        most_anomalous_segment: None,
+    };
+    crate::io::write_json(&dir.join("report.json"), &report)?;
+    Ok(report)
+}
+
+/// [`score`] for a series detector: every time point of the table at `input` (path, label
+/// column, time column: the fit's when not given) gets a score (see [`super::series`]);
+/// `flags` are the rule's threshold and alpha.
+fn score_series(
+    det: &Detector,
+    (path, label_column, time_column): (&Path, Option<&str>, Option<&str>),
+    (threshold, alpha): (Option<f64>, Option<f64>),
+    normal: Option<Vec<u32>>,
+    out_csv: &Path,
+    device: &Device,
+) -> Result<ScoreReport> {
+    let spec = det.state.window.as_ref().expect("checked by the caller");
+    let std = det.standardizer.as_ref().ok_or_else(|| Error::input(path, "this series run has no column statistics"))?;
+    let label_column = label_column.or(det.state.label_column.as_deref());
+    let time_column = time_column.or(spec.time_column.as_deref());
+    let mut src = crate::data::table::open_with_time(path, label_column, false, time_column)?;
+    // The detector's columns are the windows' (`COLUMN@k`); the series' are those at offset 0.
+    let columns: Vec<String> = std.columns[..std.columns.len() / spec.size].iter().map(|c| c.trim_end_matches("@0").to_string()).collect();
+    if src.feature_names() != columns.as_slice() {
+        return Err(Error::input(
+            path,
+            format!("the series has columns {:?}; the detector was trained on {columns:?}, in that order", src.feature_names()),
+        ));
+    }
+    let normal = normal.unwrap_or_else(|| vec![0]);
+    let flag = |score: f64, p: Option<f64>| match (threshold, alpha) {
+        (Some(t), _) => score > t,
+        (None, Some(a)) => p.is_some_and(|p| p <= a),
+        (None, None) => false,
+    };
+    let mut failure = None;
+    let mut scored = None;
+    let written = crate::io::write_atomic(out_csv, |w| match super::series::score_points(det, src.as_mut(), &flag, &normal, w, device) {
+        Ok(s) => {
+            scored = Some(s);
+            Ok(())
+        }
+        Err(e) => {
+            failure = Some(e);
+            Err(std::io::Error::other("bad input"))
+        }
+    });
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    written?;
+    let s = scored.expect("written");
+    let dir = match out_csv.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut figures = Vec::new();
+    let a: Vec<bool> = s.truth.iter().map(|t| t.1).collect();
+    let scores: Vec<f64> = s.truth.iter().map(|t| t.0).collect();
+    let na = a.iter().filter(|&&x| x).count();
+    let nn = a.len() - na;
+    let flagged_of = |want: bool| s.truth.iter().filter(|t| t.1 == want && t.2).count() as f64;
+    let auroc = metrics::auroc(&scores, &a);
+    if auroc.is_some() {
+        curves(&scores, &a, "scored series (time points)", &dir)?;
+        figures.extend(["roc.png".to_string(), "pr.png".to_string()]);
+    }
+    crate::viz::plot::LineChart {
+        title: format!("anomaly score per time point ({} points)", s.n),
+        x_label: "time point".into(),
+        y_label: "score".into(),
+        series: vec![crate::viz::plot::Series { name: "score".into(), points: s.curve.clone() }],
+        markers: vec![],
+        y_range: None,
+    }
+    .save_png(&dir.join("series.png"))?;
+    figures.push("series.png".into());
+    let labelled = !s.truth.is_empty();
+    let report = ScoreReport {
+        n: s.n,
+        score: format!("{}; a time point's score is the mean over the windows of {} rows that cover it", det.state.score.describe(), spec.size),
+        rule: match (threshold, alpha) {
+            (Some(t), _) => format!("point score > {t}"),
+            (None, Some(a)) => format!("conformal p-value of the point score <= {a} (calibrated on window scores)"),
+            (None, None) => "none".into(),
+        },
+        threshold,
+        alpha,
+        n_flagged: s.flagged,
+        flagged_fraction: s.flagged as f64 / s.n.max(1) as f64,
+        normal_labels: labelled.then(|| normal.clone()),
+        n_normal: labelled.then_some(nn),
+        n_anomalous: labelled.then_some(na),
+        false_alarm_rate: (nn > 0).then(|| flagged_of(false) / nn as f64),
+        detection_rate: (na > 0).then(|| flagged_of(true) / na as f64),
+        auroc,
+        auprc: if nn > 0 { metrics::average_precision(&scores, &a) } else { None },
+        columns: None,
+        figures,
+        most_anomalous_segment: s.segment,
     };
     crate::io::write_json(&dir.join("report.json"), &report)?;
     Ok(report)
