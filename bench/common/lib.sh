@@ -98,3 +98,11 @@ measure_end() {  # tool round results
         printf "{\"kind\": \"load\", \"tool\": \"%s\", \"round\": %d, \"wall_s\": %.2f, \"own_cpu_s\": %.2f, \"other_cpu_s\": %.2f, \"steal_s\": %.2f}\n", tool, r, t1 - t0, own, other, (s1 - s0) / hz
     }' >> "$3"
 }
+
+# The Python of the table, series and long-table benches (PyOD, scikit-learn, torch, pyarrow,
+# stumpy: bench/tables/requirements.txt), in a venv outside the repository.
+table_bench_python() {
+    local venv="${AEKIT_BENCH_PYOD_VENV:-$HOME/.cache/aekit-bench/pyod-venv}"
+    ensure_venv "$venv" "$REPO_ROOT/bench/tables/requirements.txt" >&2
+    echo "$venv/bin/python"
+}

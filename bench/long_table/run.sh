@@ -5,15 +5,13 @@
 #   bash bench/long_table/run.sh [ROWS]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-source "$root/bench/common/lib.sh"
-venv=${AEKIT_BENCH_PYOD_VENV:-$HOME/.cache/aekit-bench/pyod-venv}
-ensure_venv "$venv" "$root/bench/tables/requirements.txt"
-aekit="$root/target/release/aekit"
+source "$here/../common/lib.sh"
+py=$(table_bench_python)
+aekit="$REPO_ROOT/target/release/aekit"
 require_aekit_bin "$aekit"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-"$venv/bin/python" "$here/make_tables.py" "$work" --rows "${1:-10000000}"
+"$py" "$here/make_tables.py" "$work" --rows "${1:-10000000}"
 cd "$work"
 "$aekit" anomaly fit --model dense --data normal.csv --hidden 16 --latent 3 --epochs 10 --batch-size 64 --out tdet --quiet
 for i in 1 2 3; do

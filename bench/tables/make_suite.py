@@ -1,5 +1,7 @@
 """Builds the table anomaly suite: tasks made from data sets that ship inside PyPI packages
-(scikit-learn's bundled sets: BSD-3-Clause; PyOD's generator: BSD-2-Clause), one folder per task
+(scikit-learn's bundled sets: BSD-3-Clause; PyOD's generator: BSD-2-Clause; UCR classification
+series bundled in aeon 1.6.0's wheel, BSD-3-Clause, read from the wheel without installing
+aeon: one-class tasks, each series a row of its values), one folder per task
 with train.csv (normal rows only, no label), val.csv and test.csv (normal and anomalous rows, an
 `anomaly` column: 1 = anomaly, as PyOD and ODDS mark them).
 
@@ -17,6 +19,37 @@ import numpy as np
 from sklearn import datasets
 
 
+UCR = ("GunPoint", "ArrowHead", "ItalyPowerDemand", "OSULeaf")
+
+
+def ucr(name):
+    """A UCR classification set (train and test parts together) from aeon's wheel: (X, y)."""
+    import glob
+    import subprocess
+    import sys
+    import zipfile
+
+    cache = os.path.expanduser("~/.cache/aekit-bench/wheels")
+    if not glob.glob(os.path.join(cache, "aeon-1.6.0-*.whl")):
+        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-d", cache, "aeon==1.6.0"], check=True)
+    z = zipfile.ZipFile(glob.glob(os.path.join(cache, "aeon-1.6.0-*.whl"))[0])
+    xs, ys = [], []
+    for part in ("TRAIN", "TEST"):
+        data = False
+        for line in z.read(f"aeon/datasets/data/{name}/{name}_{part}.ts").decode().splitlines():
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            if line.lower() == "@data":
+                data = True
+                continue
+            if data:
+                values, label = line.rsplit(":", 1)
+                xs.append([float(v) for v in values.split(",")])
+                ys.append(label)
+    return np.array(xs), np.array(ys)
+
+
 def tasks(seed):
     """(name, X, is_anomaly, origin) for each task."""
     out = []
@@ -29,6 +62,10 @@ def tasks(seed):
         out.append((f"digits-{d}", digits.data, digits.target != d, f"scikit-learn load_digits; normal = digit {d}"))
     iris = datasets.load_iris()
     out.append(("iris-setosa-versicolor", iris.data, iris.target == 2, "scikit-learn load_iris; normal = setosa and versicolor"))
+    for name in UCR:
+        x, y = ucr(name)
+        first = sorted(set(y))[0]
+        out.append((f"ucr-{name}", x, y != first, f"UCR {name} (aeon 1.6.0 wheel); normal = class {first}"))
     from pyod.utils.data import generate_data
 
     x_tr, x_te, y_tr, y_te = generate_data(n_train=1000, n_test=500, n_features=20, contamination=0.1, random_state=seed)

@@ -8,12 +8,10 @@
 # Needs a release build (cargo build --release); the venv is made outside the repository.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-source "$root/bench/common/lib.sh"
-venv=${AEKIT_BENCH_PYOD_VENV:-$HOME/.cache/aekit-bench/pyod-venv}
-ensure_venv "$venv" "$here/requirements.txt"
-py="$venv/bin/python"
-aekit="$root/target/release/aekit"
+source "$here/../common/lib.sh"
+py=$(table_bench_python)
+aekit="$REPO_ROOT/target/release/aekit"
+require_aekit_bin "$aekit"
 if [[ $# -eq 0 ]]; then set -- 0 1 2; fi
 seeds=("$@")
 work=${AEKIT_BENCH_WORK:-$(mktemp -d)}
