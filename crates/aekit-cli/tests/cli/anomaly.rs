@@ -363,6 +363,10 @@ fn anomaly_on_a_series_scores_every_time_point() {
     let state = report(&t.path().join("R/anomaly.json"));
     assert_eq!(state["window"]["size"].as_u64(), Some(25), "{}", state["window"]);
     assert_eq!(report(&t.path().join("R/config.json"))["model"]["input"]["features"].as_u64(), Some(50));
+    // 588 windows (1200 rows, 25 a window, every 2 rows): the last 118 calibrate, the 13 that
+    // share rows with them are left out, the first 457 train.
+    let fr = report(&t.path().join("R/anomaly_report.json"));
+    assert_eq!((fr["n_train"].as_u64(), fr["n_calibration"].as_u64()), (Some(457), Some(118)), "{fr}");
 
     let o = aekit(t.path(), &[&["anomaly", "score", "--run", "R", "--data", "test.csv", "--out", "S/scores.csv", "--quiet"][..], &common].concat());
     assert!(o.status.success(), "{}", stderr(&o));

@@ -110,11 +110,29 @@ pub fn fit(request: &TrainRequest, split: &Split, opts: &FitOptions, device: &De
         Some(s) => (s.apply_dataset(&train)?, s.apply_dataset(&test)?),
         None => (train, test),
     };
-    let (fit_set, calibration) = if opts.calibration_fraction > 0.0 {
-        let s = train.split(opts.calibration_fraction, opts.seed)?;
-        (s.train, Some(s.test))
-    } else {
-        (train, None)
+    let (fit_set, calibration) = match (&opts.window, opts.calibration_fraction > 0.0) {
+        (_, false) => (train, None),
+        (Some(w), true) => {
+            // A series calibrates on its last windows and trains on the earlier ones; the
+            // windows that share rows with the calibration part are left out of both, so no
+            // time point is seen by both (random windows would overlap their neighbours).
+            let n = train.len();
+            let n_cal = ((n as f64 * opts.calibration_fraction).round() as usize).max(1);
+            let gap = w.size.div_ceil(w.stride);
+            if n_cal + gap + 2 > n {
+                return Err(Error::arg(
+                    "calibration fraction",
+                    format!("{n} windows are too few to hold out {n_cal} for calibration beyond a gap of {gap}; use a longer series or --calibration-fraction 0"),
+                ));
+            }
+            let fit: Vec<usize> = (0..n - n_cal - gap).collect();
+            let cal: Vec<usize> = (n - n_cal..n).collect();
+            (train.select(&fit), Some(train.select(&cal)))
+        }
+        (None, true) => {
+            let s = train.split(opts.calibration_fraction, opts.seed)?;
+            (s.train, Some(s.test))
+        }
     };
     let normal_idx: Vec<usize> = (0..test.len()).filter(|&i| !test_anomalous[i]).collect();
     let test_normal = test.select(&normal_idx);

@@ -2,7 +2,8 @@
 //! time point a score, streamed so memory does not grow with the series.
 //!
 //! A window of `size` rows of C columns is one sample of `size · C` features (row after row).
-//! `fit` trains on windows starting every `stride` rows. Scoring takes every window (stride 1)
+//! `fit` trains on windows starting every `stride` rows, and calibrates p-values on the last
+//! windows (the windows sharing rows with them left out of training). Scoring takes every window (stride 1)
 //! and gives a time point the mean of the scores of the windows that cover it, so the first and
 //! last `size - 1` points average fewer windows. Thresholds, p-values and AUROC then apply to
 //! point scores; the training and calibration scores they use are window scores, of the same
