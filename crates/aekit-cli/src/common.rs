@@ -116,6 +116,7 @@ impl DataArgs {
         if let Some(seed) = self.binarize {
             split.train = split.train.binarized(seed);
             split.test = split.test.binarized(seed ^ 0x7e57);
+            split.val = split.val.map(|v| v.binarized(seed ^ 0x7a1));
         }
         if !quiet {
             eprintln!("data: {origin}");

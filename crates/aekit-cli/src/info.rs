@@ -15,7 +15,8 @@ pub struct Args {
 
 pub fn run(a: Args) -> Result<()> {
     let split = a.data.load(a.seed, false)?;
-    for (name, ds) in [("train", &split.train), ("test", &split.test)] {
+    for (name, ds) in [("train", Some(&split.train)), ("test", Some(&split.test)), ("val", split.val.as_ref())] {
+        let Some(ds) = ds else { continue };
         let mean = ds.data().iter().map(|&v| v as f64).sum::<f64>() / ds.data().len().max(1) as f64;
         let labels = match ds.labels() {
             Some(l) => format!("labels, first {:?}", &l[..l.len().min(6)]),

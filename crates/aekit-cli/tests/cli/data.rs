@@ -331,7 +331,16 @@ fn folder_with_train_and_test_and_an_explicit_test_set() {
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains("train: 6 samples of 3x4x6 image") && out.contains("test: 4 samples of 3x4x6 image"), "{out}");
     assert!(out.contains("labels, first [0, 0, 0, 1, 1, 1]"), "{out}");
+    assert!(!out.contains("val:"), "{out}");
     assert!(stderr(&o).contains("6 training images (train/), 4 test images (test/)"), "{}", stderr(&o));
+    // A val/ folder is the validation set.
+    for class in ["cat", "dog"] {
+        write_png(&t.path().join(format!("photos/val/{class}/0.png")), 6, 4, true);
+    }
+    let o = aekit(t.path(), &["info", "--data", "photos"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("val: 2 samples of 3x4x6 image"), "{}", String::from_utf8_lossy(&o.stdout));
+    assert!(stderr(&o).contains("2 validation images (val/)"), "{}", stderr(&o));
 
     // An explicit test set: the --data folder then trains whole.
     for i in 0..3 {

@@ -180,15 +180,19 @@ impl Dataset {
         let (mut train, mut test) = (train.to_vec(), test.to_vec());
         train.sort_unstable();
         test.sort_unstable();
-        Ok(Split { train: self.select(&train), test: self.select(&test) })
+        Ok(Split { train: self.select(&train), test: self.select(&test), val: None })
     }
 }
 
-/// A training set and a test set of the same sample shape.
+/// A training set and a test set of the same sample shape, and optionally a validation set
+/// given apart (a folder's `val/`).
 #[derive(Debug, Clone)]
 pub struct Split {
     pub train: Dataset,
     pub test: Dataset,
+    /// When present, training validates (and stops early) on it instead of on a held-out part
+    /// of the training set or on the test set.
+    pub val: Option<Dataset>,
 }
 
 #[cfg(test)]

@@ -98,7 +98,7 @@ pub fn load(src: &DataSource, opts: &LoadOptions, progress: &mut dyn Progress) -
     let single = |ds: Dataset, path: &Path| -> Result<(Split, String)> {
         if opts.test_fraction == 0.0 {
             let msg = format!("{}: {} training samples (no test hold-out)", path.display(), ds.len());
-            return Ok((Split { test: ds.head(0), train: ds }, msg));
+            return Ok((Split { test: ds.head(0), train: ds, val: None }, msg));
         }
         let split = ds.split(opts.test_fraction, opts.seed)?;
         let msg = format!(
@@ -122,16 +122,28 @@ pub fn load(src: &DataSource, opts: &LoadOptions, progress: &mut dyn Progress) -
         }
         DataSource::Folder(p) if p.join("train").is_dir() => {
             let train = folder::load_folder(&p.join("train"), opts.folder)?;
+            // Test and validation images are read as the training images are (channels), and
+            // must match them.
+            let like_train = FolderOptions { channels: Some(train.shape().dims()[0]), ..opts.folder };
+            let val_dir = p.join("val");
+            let val = if val_dir.is_dir() {
+                let val = folder::load_folder(&val_dir, like_train)?;
+                check_test_set(&train, &val, &val_dir)?;
+                Some(val)
+            } else {
+                None
+            };
+            let val_msg = val.as_ref().map(|v| format!(", {} validation images (val/)", v.len())).unwrap_or_default();
             let test_dir = p.join("test");
             if !test_dir.is_dir() {
-                return single(train, &p.join("train"));
+                let (mut split, msg) = single(train, &p.join("train"))?;
+                split.val = val;
+                return Ok((split, format!("{msg}{val_msg}")));
             }
-            // The test images are read as the training images are (channels), and must match.
-            let test_opts = FolderOptions { channels: Some(train.shape().dims()[0]), ..opts.folder };
-            let test = folder::load_folder(&test_dir, test_opts)?;
+            let test = folder::load_folder(&test_dir, like_train)?;
             check_test_set(&train, &test, &test_dir)?;
-            let msg = format!("{}: {} training images (train/), {} test images (test/)", p.display(), train.len(), test.len());
-            Ok((Split { train, test }, msg))
+            let msg = format!("{}: {} training images (train/), {} test images (test/){val_msg}", p.display(), train.len(), test.len());
+            Ok((Split { train, test, val }, msg))
         }
         DataSource::Folder(p) => single(folder::load_folder(p, opts.folder)?, p),
         DataSource::Idx(p) => single(idx::load_images(p, None)?, p),

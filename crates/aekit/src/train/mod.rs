@@ -84,6 +84,9 @@ impl TrainRequest {
         self.train.validate()?;
         self.model.check_data(split.train.shape())?;
         self.model.check_data(split.test.shape())?;
+        if let Some(v) = &split.val {
+            self.model.check_data(v.shape())?;
+        }
         self.objective.check(&self.model, split.train.shape())
     }
 }
@@ -265,7 +268,9 @@ pub fn fit_from(request: &TrainRequest, start: Start, split: &Split, device: &De
     crate::fused::set_enabled(cfg.fused);
     let ad = device.clone().autodiff();
     let holdout;
-    let (train_set, val_set, validation) = if cfg.val_fraction > 0.0 {
+    let (train_set, val_set, validation) = if let Some(v) = &split.val {
+        (&split.train, v, format!("the validation set given apart ({} samples)", v.len()))
+    } else if cfg.val_fraction > 0.0 {
         holdout = split.train.split(cfg.val_fraction, cfg.seed)?;
         let v = format!("a seeded {:.0}% of the training set ({} samples)", cfg.val_fraction * 100.0, holdout.test.len());
         (&holdout.train, &holdout.test, v)
