@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::dataset::{Dataset, SampleShape};
+use super::dataset::Dataset;
 use super::table::{RowBatch, RowSource};
 use crate::error::{Error, Result};
 
@@ -191,14 +191,5 @@ impl RowSource for CsvReader {
 /// Reads a CSV file into a tabular dataset. `label_column` names the column holding integer
 /// labels (it is not a feature).
 pub fn load_csv(path: &Path, label_column: Option<&str>) -> Result<Dataset> {
-    let mut reader = CsvReader::open(path, label_column, true)?;
-    let mut data = Vec::new();
-    let mut labels = Vec::new();
-    reader.read_rows(usize::MAX, &mut data, &mut labels, &mut Vec::new())?;
-    let mut ds = Dataset::new(data, SampleShape::Tabular { features: reader.features.len() }, None)?;
-    if reader.has_labels() {
-        ds = ds.with_labels(labels)?;
-    }
-    ds.feature_names = Some(reader.features);
-    Ok(ds)
+    super::table::load(path, label_column)
 }

@@ -116,7 +116,6 @@ pub fn load(src: &DataSource, opts: &LoadOptions, progress: &mut dyn Progress) -
             Ok((split, format!("{} {origin}", b.name())))
         }
         DataSource::Embedded => Ok((builtin::embedded_mnist()?, builtin::EMBEDDED_DESCRIPTION.to_string())),
-        DataSource::Csv(p) if opts.time_column.is_none() => single(csv::load_csv(p, opts.label_column.as_deref())?, p),
         DataSource::Csv(p) | DataSource::Parquet(p) => {
             single(table::load_with_time(p, opts.label_column.as_deref(), opts.time_column.as_deref())?, p)
         }

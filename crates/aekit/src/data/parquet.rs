@@ -118,7 +118,8 @@ impl ParquetReader {
         let mut k = 0;
         for (j, name) in names.iter().enumerate() {
             let col = batch.column(j);
-            if let Some(i) = (0..col.len()).find(|&i| col.is_null(i)) {
+            if col.null_count() > 0 {
+                let i = (0..col.len()).find(|&i| col.is_null(i)).unwrap_or(0);
                 return Err(Error::input(&self.path, format!("row {}, column {name:?}: a null value", first_row + i + 1)));
             }
             if Some(name) == self.time.as_ref() {

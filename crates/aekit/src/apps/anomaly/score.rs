@@ -235,29 +235,9 @@ pub fn score(det: &Detector, input: Input, rule: Rule, normal: Option<Vec<u32>>,
     if sink.n == 0 {
         return Err(Error::arg("data", "no samples to score"));
     }
-    let dir = match out_csv.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    let dir = out_dir(out_csv);
     let mut figures = Vec::new();
-    let (mut auroc, mut auprc, mut far, mut det_rate, mut n_normal, mut n_anom) = (None, None, None, None, None, None);
-    if !sink.truth.is_empty() {
-        let s: Vec<f64> = sink.truth.iter().map(|t| t.0).collect();
-        let a: Vec<bool> = sink.truth.iter().map(|t| t.1).collect();
-        let na = a.iter().filter(|&&x| x).count();
-        let nn = a.len() - na;
-        let flagged_of = |want: bool| sink.truth.iter().filter(|t| t.1 == want && t.2).count() as f64;
-        n_normal = Some(nn);
-        n_anom = Some(na);
-        far = (nn > 0).then(|| flagged_of(false) / nn as f64);
-        det_rate = (na > 0).then(|| flagged_of(true) / na as f64);
-        auroc = metrics::auroc(&s, &a);
-        auprc = if nn > 0 { metrics::average_precision(&s, &a) } else { None };
-        if auroc.is_some() {
-            curves(&s, &a, "scored data", &dir)?;
-            figures.extend(["roc.png".to_string(), "pr.png".to_string()]);
-        }
-    }
+    let t = Truth::judge(&sink.truth, "scored data", &dir, &mut figures)?;
     if let SampleShape::Image { .. } = det.run.config().input_shape() {
         heatmap(&sink.top, &sink.bottom, det.run.config().input_shape(), &dir.join("heatmap.png"))?;
         figures.push("heatmap.png".into());
@@ -291,12 +271,12 @@ pub fn score(det: &Detector, input: Input, rule: Rule, normal: Option<Vec<u32>>,
         n_flagged: sink.flagged,
         flagged_fraction: sink.flagged as f64 / sink.n as f64,
         normal_labels: if sink.labelled { sink.normal.clone() } else { None },
-        n_normal,
-        n_anomalous: n_anom,
-        false_alarm_rate: far,
-        detection_rate: det_rate,
-        auroc,
-        auprc,
+        n_normal: t.n_normal,
+        n_anomalous: t.n_anomalous,
+        false_alarm_rate: t.false_alarm_rate,
+        detection_rate: t.detection_rate,
+        auroc: t.auroc,
+        auprc: t.auprc,
         columns,
         figures,
         most_anomalous_segment: None,
@@ -352,21 +332,9 @@ fn score_series(
     }
     written?;
     let s = scored.expect("written");
-    let dir = match out_csv.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    let dir = out_dir(out_csv);
     let mut figures = Vec::new();
-    let a: Vec<bool> = s.truth.iter().map(|t| t.1).collect();
-    let scores: Vec<f64> = s.truth.iter().map(|t| t.0).collect();
-    let na = a.iter().filter(|&&x| x).count();
-    let nn = a.len() - na;
-    let flagged_of = |want: bool| s.truth.iter().filter(|t| t.1 == want && t.2).count() as f64;
-    let auroc = metrics::auroc(&scores, &a);
-    if auroc.is_some() {
-        curves(&scores, &a, "scored series (time points)", &dir)?;
-        figures.extend(["roc.png".to_string(), "pr.png".to_string()]);
-    }
+    let t = Truth::judge(&s.truth, "scored series (time points)", &dir, &mut figures)?;
     crate::viz::plot::LineChart {
         title: format!("anomaly score per time point ({} points)", s.n),
         x_label: "time point".into(),
@@ -391,16 +359,63 @@ fn score_series(
         n_flagged: s.flagged,
         flagged_fraction: s.flagged as f64 / s.n.max(1) as f64,
         normal_labels: labelled.then(|| normal.clone()),
-        n_normal: labelled.then_some(nn),
-        n_anomalous: labelled.then_some(na),
-        false_alarm_rate: (nn > 0).then(|| flagged_of(false) / nn as f64),
-        detection_rate: (na > 0).then(|| flagged_of(true) / na as f64),
-        auroc,
-        auprc: if nn > 0 { metrics::average_precision(&scores, &a) } else { None },
+        n_normal: t.n_normal,
+        n_anomalous: t.n_anomalous,
+        false_alarm_rate: t.false_alarm_rate,
+        detection_rate: t.detection_rate,
+        auroc: t.auroc,
+        auprc: t.auprc,
         columns: None,
         figures,
         most_anomalous_segment: s.segment,
     };
     crate::io::write_json(&dir.join("report.json"), &report)?;
     Ok(report)
+}
+
+/// The folder `report.json` and the figures go to: the scores file's.
+fn out_dir(out_csv: &Path) -> PathBuf {
+    match out_csv.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// What labelled scores say; every field is `None` without labels.
+#[derive(Default)]
+struct Truth {
+    n_normal: Option<usize>,
+    n_anomalous: Option<usize>,
+    false_alarm_rate: Option<f64>,
+    detection_rate: Option<f64>,
+    auroc: Option<f64>,
+    auprc: Option<f64>,
+}
+
+impl Truth {
+    /// Counts, rates and areas of (score, anomalous, flagged) triples, and `roc.png`/`pr.png`
+    /// in `dir` (added to `figures`) when both classes are present.
+    fn judge(truth: &[(f64, bool, bool)], what: &str, dir: &Path, figures: &mut Vec<String>) -> Result<Self> {
+        if truth.is_empty() {
+            return Ok(Truth::default());
+        }
+        let s: Vec<f64> = truth.iter().map(|t| t.0).collect();
+        let a: Vec<bool> = truth.iter().map(|t| t.1).collect();
+        let na = a.iter().filter(|&&x| x).count();
+        let nn = a.len() - na;
+        let flagged_of = |want: bool| truth.iter().filter(|t| t.1 == want && t.2).count() as f64;
+        let auroc = metrics::auroc(&s, &a);
+        if auroc.is_some() {
+            curves(&s, &a, what, dir)?;
+            figures.extend(["roc.png".to_string(), "pr.png".to_string()]);
+        }
+        Ok(Truth {
+            n_normal: Some(nn),
+            n_anomalous: Some(na),
+            false_alarm_rate: (nn > 0).then(|| flagged_of(false) / nn as f64),
+            detection_rate: (na > 0).then(|| flagged_of(true) / na as f64),
+            auroc,
+            auprc: if nn > 0 { metrics::average_precision(&s, &a) } else { None },
+        })
+    }
 }

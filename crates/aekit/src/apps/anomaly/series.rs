@@ -129,7 +129,8 @@ pub(super) fn score_points(
 
     let mut out = SeriesScores { n: 0, flagged: 0, truth: Vec::new(), segment: None, curve: Vec::new() };
     let mut curve_step = 1usize;
-    let mut rows: VecDeque<Vec<f32>> = VecDeque::with_capacity(size);
+    // The last `size` rows, flat: a window is this buffer in order.
+    let mut rows: VecDeque<f32> = VecDeque::with_capacity(size * c);
     let mut pending: VecDeque<Pending> = VecDeque::new();
     let mut next_out = 0usize; // index of pending.front()
     let mut seen = 0usize;
@@ -194,11 +195,10 @@ pub(super) fn score_points(
 
     while let Some(b) = src.next_batch(BATCH)? {
         for i in 0..b.n_rows {
-            let row = b.rows[i * c..(i + 1) * c].to_vec();
-            if rows.len() == size {
-                rows.pop_front();
+            if rows.len() == size * c {
+                rows.drain(..c);
             }
-            rows.push_back(row);
+            rows.extend(&b.rows[i * c..(i + 1) * c]);
             pending.push_back(Pending {
                 sum: 0.0,
                 count: 0,
@@ -206,8 +206,8 @@ pub(super) fn score_points(
                 label: b.labels.as_ref().map(|l| l[i]),
             });
             seen += 1;
-            if rows.len() == size {
-                let mut win: Vec<f32> = rows.iter().flatten().copied().collect();
+            if rows.len() == size * c {
+                let mut win: Vec<f32> = rows.iter().copied().collect();
                 scaler.apply(&mut win);
                 batch.extend(win);
                 starts.push(seen - size);
