@@ -34,6 +34,15 @@ pub struct DataArgs {
     /// Force 1 (grey) or 3 (RGB) channels for image folders.
     #[arg(long)]
     pub image_channels: Option<usize>,
+    /// Train on random PxP crops, drawn afresh every epoch (with random flips and rotations),
+    /// from images of any size kept at 8 bits: no --resize needed. Validation and test images
+    /// become fixed PxP crops (up to 16 per image).
+    #[arg(long, conflicts_with = "resize")]
+    pub patch_size: Option<usize>,
+    /// With --patch-size: crops per training image per epoch (default: about one per PxP area
+    /// of the image, at least 1).
+    #[arg(long, requires = "patch_size")]
+    pub patches_per_image: Option<usize>,
     /// Fraction held out as test set for sources without one (CSV, folders, IDX files; default
     /// 0.2, and 0 for `anomaly fit`, which trains on every normal row).
     #[arg(long)]
@@ -92,7 +101,11 @@ impl DataArgs {
             folder: FolderOptions { resize: self.resize, channels: self.image_channels },
             test_fraction: self.test_fraction.unwrap_or(if self.test_data.is_some() { 0.0 } else { 0.2 }),
             seed,
+            patches: self.patch_size.map(|size| data::PatchOptions { size, per_image: self.patches_per_image }),
         };
+        if self.patch_size.is_some() && self.binarize.is_some() {
+            return Err(aekit::Error::InvalidArgument { name: "binarize", msg: "cannot be combined with --patch-size".into() }.into());
+        }
         let mut bar = Bar::new(quiet);
         let (mut split, mut origin) = data::load(&src, &opts, &mut bar)?;
         if let Some(t) = &self.test_data {
@@ -100,15 +113,30 @@ impl DataArgs {
                 data::SampleShape::Image { channels, .. } => Some(channels),
                 data::SampleShape::Tabular { .. } => None,
             };
-            let test_opts = LoadOptions { test_fraction: 0.0, folder: FolderOptions { channels, ..opts.folder }, ..opts };
-            let (test_split, test_origin) = data::load(&DataSource::parse(t)?, &test_opts, &mut bar)?;
-            let test = if test_split.test.is_empty() { test_split.train } else { test_split.test };
+            let test_opts = LoadOptions { test_fraction: 0.0, folder: FolderOptions { channels, ..opts.folder }, patches: None, ..opts };
+            let (test, test_origin) = match opts.patches {
+                // Photos of any size: fixed crops of the patch size, as a test/ folder gives.
+                Some(p) => {
+                    let (train, test, _) = data::load_images(&DataSource::parse(t)?, &test_opts, &mut bar)?;
+                    let set = test.unwrap_or(train);
+                    let n = set.len();
+                    (data::eval_crops(&set, p.size, seed)?, format!("{t}: {n} images"))
+                }
+                None => {
+                    let (test_split, test_origin) = data::load(&DataSource::parse(t)?, &test_opts, &mut bar)?;
+                    (if test_split.test.is_empty() { test_split.train } else { test_split.test }, test_origin)
+                }
+            };
             data::check_test_set(&split.train, &test, std::path::Path::new(t))?;
             split.test = test;
             origin = format!("{origin}; test set: {test_origin} ({} samples)", split.test.len());
         }
         if let Some(n) = self.train_samples {
             split.train = split.train.head(n);
+            if let Some(p) = split.patches.take() {
+                let keep: Vec<usize> = (0..n.min(p.set.len())).collect();
+                split.patches = Some(data::Patches::new(p.set.select(&keep), p.options)?);
+            }
         }
         if let Some(n) = self.test_samples {
             split.test = split.test.head(n);

@@ -57,6 +57,12 @@ pub struct ModelFlags {
     /// Weight of the sparse model's L1 penalty on the code.
     #[arg(long)]
     pub l1: Option<f64>,
+    /// dncnn, vdsr: convolutions in all (default 8); --channels W sets their width (default 48).
+    #[arg(long)]
+    pub depth: Option<usize>,
+    /// dncnn, vdsr: batch normalisation after each hidden convolution.
+    #[arg(long)]
+    pub batch_norm: bool,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -113,6 +119,8 @@ impl ModelFlags {
             }),
             l1: self.l1,
             scale,
+            depth: self.depth,
+            batch_norm: self.batch_norm,
         }
     }
 

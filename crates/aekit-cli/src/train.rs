@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use aekit::apps::restore::{photo_defaults, PhotoDefaults};
 use aekit::models::ModelConfig;
 use aekit::train::objective::{Denoise, Objective, Superres};
 use aekit::train::run::ResumeOptions;
@@ -14,7 +15,9 @@ use crate::model::ModelFlags;
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// The model (see the list below; presets such as vae-mnist bring their own settings).
-    #[arg(long, value_parser = crate::model::names(), required_unless_present = "resume")]
+    /// Without it, --task denoise trains dncnn and --task superres vdsr, with batch size 16 and
+    /// (superres) bicubic downscaling unless given: the photo defaults.
+    #[arg(long, value_parser = crate::model::names())]
     pub model: Option<String>,
     /// Continue the interrupted run in this folder from its last checkpoint (model, optimizer,
     /// data and settings from its config.json; --epochs may extend it).
@@ -40,13 +43,15 @@ pub struct Args {
     #[arg(long, default_value_t = 2)]
     pub scale: usize,
     /// superres: how the low-resolution images are made.
-    #[arg(long, value_enum, default_value_t = DownscaleArg::Area)]
-    pub downscale: DownscaleArg,
+    /// (default area; bicubic with the photo defaults, i.e. without --model).
+    #[arg(long, value_enum)]
+    pub downscale: Option<DownscaleArg>,
     /// Epochs (default 10; with --resume, the new total).
     #[arg(long)]
     pub epochs: Option<usize>,
-    #[arg(long, default_value_t = 128)]
-    pub batch_size: usize,
+    /// Samples per step (default 128; 16 with the photo defaults, i.e. without --model).
+    #[arg(long)]
+    pub batch_size: Option<usize>,
     /// Adam learning rate (default 1e-3; with --resume it overrides the run's).
     #[arg(long)]
     pub lr: Option<f64>,
@@ -106,15 +111,17 @@ pub enum ReductionArg {
 
 
 
-fn objective(a: &Args, model: &ModelConfig) -> Result<Objective> {
+fn objective(a: &Args, model: &ModelConfig, photo: Option<PhotoDefaults>) -> Result<Objective> {
     use aekit::data::degrade::{Corruption, Downscale};
     Ok(match a.task {
         TaskArg::Reconstruct => Objective::Reconstruct,
         TaskArg::Denoise => Objective::Denoise(Denoise::new(Corruption::parse_list(&a.noise)?)?),
         TaskArg::Superres => {
-            let d = match a.downscale {
-                DownscaleArg::Area => Downscale::Area,
-                DownscaleArg::Bicubic => Downscale::Bicubic,
+            let d = match (a.downscale, photo) {
+                (Some(DownscaleArg::Area), _) => Downscale::Area,
+                (Some(DownscaleArg::Bicubic), _) => Downscale::Bicubic,
+                (None, Some(p)) => p.downscale,
+                (None, None) => Downscale::Area,
             };
             Objective::Superres(Superres::for_model(a.scale, d, model)?)
         }
@@ -123,6 +130,14 @@ fn objective(a: &Args, model: &ModelConfig) -> Result<Objective> {
 
 
 
+
+fn task_name(t: TaskArg) -> &'static str {
+    match t {
+        TaskArg::Reconstruct => "reconstruct",
+        TaskArg::Denoise => "denoise",
+        TaskArg::Superres => "superres",
+    }
+}
 
 pub fn run(a: Args) -> Result<()> {
     let device = a.device.backend().device()?;
@@ -148,13 +163,20 @@ pub fn run(a: Args) -> Result<()> {
             let split = data.load(a.seed, a.quiet)?;
             (run.clone(), aekit::apps::resume_run(&request, &split, &device, run, &mut progress)?.report)
         }
-        (None, Some(model)) => {
+        (None, model) => {
             let out = a.out.clone().expect("clap requires --out without --resume");
+            let photo = match model {
+                Some(_) => None,
+                None => Some(photo_defaults(task_name(a.task)).ok_or_else(|| {
+                    anyhow::Error::new(aekit::Error::InvalidArgument { name: "model", msg: "--model is required for --task reconstruct (e.g. --model conv)".into() })
+                })?),
+            };
+            let model = model.as_deref().or(photo.map(|p| p.model)).expect("one of the two");
             let split = a.data.load(a.seed, a.quiet)?;
             let preset = aekit::models::registry::find(model)?;
             let model_cfg = a.model_flags.build(model, split.train.shape(), Some(a.scale))?;
             let mut cfg = TrainConfig::new()
-                .with_batch_size(a.batch_size)
+                .with_batch_size(a.batch_size.or(photo.map(|p| p.batch_size)).unwrap_or(128))
                 .with_weight_decay(a.weight_decay)
                 .with_adam_epsilon(a.adam_epsilon)
                 .with_seed(a.seed)
@@ -168,11 +190,10 @@ pub fn run(a: Args) -> Result<()> {
                 });
             cfg.epochs = a.epochs.unwrap_or(cfg.epochs);
             cfg.lr = a.lr.unwrap_or(cfg.lr);
-            let objective = objective(&a, &model_cfg)?;
+            let objective = objective(&a, &model_cfg, photo)?;
             let request = TrainRequest::new(model_cfg, cfg).with_objective(objective).with_data(a.data.describe()?);
             (out.clone(), aekit::apps::train_run(&request, &split, &device, &out, &mut progress)?.report)
         }
-        (None, None) => unreachable!("clap requires --model or --resume"),
     };
     if !a.quiet {
         println!(

@@ -23,7 +23,7 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
 
 fn small(train: usize, test: usize) -> Split {
     let s = embedded_mnist().expect("the embedded subset");
-    Split { train: s.train.head(train), test: s.test.head(test), val: None }
+    Split { train: s.train.head(train), test: s.test.head(test), val: None, patches: None }
 }
 
 fn request(model: &str, split: &Split, train: TrainConfig) -> TrainRequest {
@@ -208,7 +208,7 @@ fn a_request_that_does_not_fit_the_data_is_refused_before_writing() {
 fn a_validation_set_given_apart_is_what_training_validates_on() {
     let _serial = serial();
     let s = embedded_mnist().unwrap();
-    let split = Split { train: s.train.head(500), test: s.test.head(100), val: Some(s.test.select(&(100..160).collect::<Vec<_>>())) };
+    let split = Split { train: s.train.head(500), test: s.test.head(100), val: Some(s.test.select(&(100..160).collect::<Vec<_>>())), patches: None };
     let cfg = TrainConfig::new().with_epochs(1).with_val_fraction(0.2);
     let f = fit(&request("dense", &split, cfg), &split, &Device::flex(), &mut Silent).unwrap();
     // The given set wins over --val-fraction: all 500 training samples train.

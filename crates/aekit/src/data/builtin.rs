@@ -204,6 +204,7 @@ fn load_from_folder(b: Builtin, folder: &Path) -> Result<Split> {
         train: idx::load_images(&p(0), Some(&p(1)))?,
         test: idx::load_images(&p(2), Some(&p(3)))?,
         val: None,
+        patches: None,
     })
 }
 
@@ -322,5 +323,5 @@ pub fn embedded_mnist() -> Result<Split> {
         let labels = idx::labels_from_idx(idx::read_idx_bytes(EMBEDDED[lab], &name(lab))?, &name(lab))?;
         idx::attach_labels(ds, labels, &name(lab))
     };
-    Ok(Split { train: part(0, 1)?, test: part(2, 3)?, val: None })
+    Ok(Split { train: part(0, 1)?, test: part(2, 3)?, val: None, patches: None })
 }

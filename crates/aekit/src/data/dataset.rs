@@ -180,7 +180,7 @@ impl Dataset {
         let (mut train, mut test) = (train.to_vec(), test.to_vec());
         train.sort_unstable();
         test.sort_unstable();
-        Ok(Split { train: self.select(&train), test: self.select(&test), val: None })
+        Ok(Split { train: self.select(&train), test: self.select(&test), val: None, patches: None })
     }
 }
 
@@ -193,6 +193,10 @@ pub struct Split {
     /// When present, training validates (and stops early) on it instead of on a held-out part
     /// of the training set or on the test set.
     pub val: Option<Dataset>,
+    /// When present, training draws fresh crops from these images every epoch instead of
+    /// iterating over `train`, which then holds a fixed sample of crops (for checks and
+    /// baselines).
+    pub patches: Option<super::Patches>,
 }
 
 #[cfg(test)]

@@ -22,6 +22,9 @@ use crate::error::{Error, Result};
 pub enum Corruption {
     /// Adds N(0, sigma^2) to every value, then clips to [0, 1].
     Gaussian { sigma: f64 },
+    /// Blind denoising: Gaussian noise whose sigma is drawn uniformly from [min, max] for each
+    /// image, then clipped to [0, 1] (`gaussian:0.0-0.2`).
+    GaussianRange { min: f64, max: f64 },
     /// Each value becomes 0 or 1 (equally likely) with probability `rate`.
     SaltPepper { rate: f64 },
     /// Each pixel (all channels) is set to 0 with probability `rate` (dropout of pixels).
@@ -41,6 +44,14 @@ impl Corruption {
         let (kind, value) = spec
             .split_once(':')
             .ok_or_else(|| bad("expected KIND:VALUE, e.g. gaussian:0.5, salt-pepper:0.1, mask:0.3".into()))?;
+        if kind.trim() == "gaussian" {
+            if let Some((lo, hi)) = value.trim().split_once('-').filter(|(lo, _)| !lo.is_empty()) {
+                let num = |s: &str| s.trim().parse::<f64>().map_err(|_| bad(format!("{s:?} is not a number")));
+                let c = Corruption::GaussianRange { min: num(lo)?, max: num(hi)? };
+                c.validate()?;
+                return Ok(c);
+            }
+        }
         let v: f64 = value.trim().parse().map_err(|_| bad(format!("{value:?} is not a number")))?;
         let c = match kind.trim() {
             "gaussian" => Corruption::Gaussian { sigma: v },
@@ -72,6 +83,9 @@ impl Corruption {
             Corruption::Gaussian { sigma } if !(sigma >= 0.0 && sigma.is_finite()) => {
                 Err(Error::arg("noise", format!("gaussian sigma {sigma}: expected a finite value >= 0")))
             }
+            Corruption::GaussianRange { min, max } if !(min >= 0.0 && min <= max && max.is_finite()) => {
+                Err(Error::arg("noise", format!("gaussian sigma range {min}-{max}: expected 0 <= min <= max, finite")))
+            }
             Corruption::SaltPepper { rate } | Corruption::Mask { rate } if !(0.0..=1.0).contains(&rate) => {
                 Err(Error::arg("noise", format!("rate {rate}: expected a fraction in [0, 1]")))
             }
@@ -83,6 +97,7 @@ impl Corruption {
     pub fn spec(&self) -> String {
         match *self {
             Corruption::Gaussian { sigma } => format!("gaussian:{sigma}"),
+            Corruption::GaussianRange { min, max } => format!("gaussian:{min}-{max}"),
             Corruption::SaltPepper { rate } => format!("salt-pepper:{rate}"),
             Corruption::Mask { rate } => format!("mask:{rate}"),
             Corruption::Block { size } => format!("block:{size}"),
@@ -95,10 +110,10 @@ impl Corruption {
         let plane = h * w;
         let channels = img.len() / plane.max(1);
         match *self {
-            Corruption::Gaussian { sigma } => {
-                for v in img.iter_mut() {
-                    *v = (*v + (sigma * crate::rng::standard_normal(rng)) as f32).clamp(0.0, 1.0);
-                }
+            Corruption::Gaussian { sigma } => add_gaussian(img, sigma, rng),
+            Corruption::GaussianRange { min, max } => {
+                let sigma = if max > min { rng.random_range(min..=max) } else { min };
+                add_gaussian(img, sigma, rng)
             }
             Corruption::SaltPepper { rate } => {
                 for v in img.iter_mut() {
@@ -144,6 +159,12 @@ impl Corruption {
                 }
             }
         }
+    }
+}
+
+fn add_gaussian(img: &mut [f32], sigma: f64, rng: &mut impl Rng) {
+    for v in img.iter_mut() {
+        *v = (*v + (sigma * crate::rng::standard_normal(rng)) as f32).clamp(0.0, 1.0);
     }
 }
 

@@ -9,6 +9,7 @@ pub mod folder;
 pub mod idx;
 pub mod latents;
 pub mod parquet;
+pub mod patches;
 pub mod table;
 
 use std::path::{Path, PathBuf};
@@ -16,6 +17,7 @@ use std::path::{Path, PathBuf};
 pub use builtin::{Builtin, Locations, NoProgress, Origin, Progress};
 pub use dataset::{Dataset, SampleShape, Split};
 pub use folder::FolderOptions;
+pub use patches::{ImageSet, PatchOptions, Patches};
 
 use crate::error::{Error, Result};
 
@@ -78,6 +80,8 @@ pub struct LoadOptions {
     /// fraction, chosen with `seed`; 0 keeps every sample for training (the test set is empty).
     pub test_fraction: f64,
     pub seed: u64,
+    /// Train on crops drawn afresh every epoch from images of any size (see [`patches`]).
+    pub patches: Option<PatchOptions>,
 }
 
 impl Default for LoadOptions {
@@ -89,16 +93,20 @@ impl Default for LoadOptions {
             folder: FolderOptions::default(),
             test_fraction: 0.2,
             seed: 0,
+            patches: None,
         }
     }
 }
 
 /// Loads a source as a train/test split and says where the data came from.
 pub fn load(src: &DataSource, opts: &LoadOptions, progress: &mut dyn Progress) -> Result<(Split, String)> {
+    if let Some(p) = opts.patches {
+        return load_patches(src, opts, p, progress);
+    }
     let single = |ds: Dataset, path: &Path| -> Result<(Split, String)> {
         if opts.test_fraction == 0.0 {
             let msg = format!("{}: {} training samples (no test hold-out)", path.display(), ds.len());
-            return Ok((Split { test: ds.head(0), train: ds, val: None }, msg));
+            return Ok((Split { test: ds.head(0), train: ds, val: None, patches: None }, msg));
         }
         let split = ds.split(opts.test_fraction, opts.seed)?;
         let msg = format!(
@@ -142,11 +150,87 @@ pub fn load(src: &DataSource, opts: &LoadOptions, progress: &mut dyn Progress) -
             let test = folder::load_folder(&test_dir, like_train)?;
             check_test_set(&train, &test, &test_dir)?;
             let msg = format!("{}: {} training images (train/), {} test images (test/){val_msg}", p.display(), train.len(), test.len());
-            Ok((Split { train, test, val }, msg))
+            Ok((Split { train, test, val, patches: None }, msg))
         }
         DataSource::Folder(p) => single(folder::load_folder(p, opts.folder)?, p),
         DataSource::Idx(p) => single(idx::load_images(p, None)?, p),
     }
+}
+
+/// Crops per validation or test image when training on patches: about one per patch-sized
+/// area, at most this many (enough for a stable figure without cutting a photo into hundreds).
+pub const EVAL_CROPS_PER_IMAGE: usize = 16;
+
+/// The images of `src` for patch training: a folder's files as they are (any sizes, 8 bits),
+/// another source's samples rounded to 8 bits.
+pub fn load_images(src: &DataSource, opts: &LoadOptions, progress: &mut dyn Progress) -> Result<(ImageSet, Option<ImageSet>, Option<ImageSet>)> {
+    let channels = opts.folder.channels;
+    match src {
+        DataSource::Folder(p) if p.join("train").is_dir() => {
+            let train = ImageSet::load_folder(&p.join("train"), channels)?;
+            let like = Some(train.channels);
+            let part = |name: &str| -> Result<Option<ImageSet>> {
+                let d = p.join(name);
+                if d.is_dir() { ImageSet::load_folder(&d, like).map(Some) } else { Ok(None) }
+            };
+            Ok((train, part("test")?, part("val")?))
+        }
+        DataSource::Folder(p) => Ok((ImageSet::load_folder(p, channels)?, None, None)),
+        other => {
+            let plain = LoadOptions { patches: None, test_fraction: 0.0, ..opts.clone() };
+            let (split, _) = load(other, &plain, progress)?;
+            let name = match other {
+                DataSource::Builtin(b) => b.name().to_string(),
+                DataSource::Embedded => "mnist-embedded".to_string(),
+                DataSource::Csv(p) | DataSource::Parquet(p) | DataSource::Folder(p) | DataSource::Idx(p) => p.display().to_string(),
+            };
+            let test = if split.test.is_empty() { None } else { Some(ImageSet::from_dataset(&split.test, &format!("{name} test"))?) };
+            Ok((ImageSet::from_dataset(&split.train, &name)?, test, None))
+        }
+    }
+}
+
+/// Fixed evaluation crops of `set` (see [`EVAL_CROPS_PER_IMAGE`]).
+pub fn eval_crops(set: &ImageSet, size: usize, seed: u64) -> Result<Dataset> {
+    let area: usize = set.images.iter().map(|i| i.height * i.width).sum::<usize>() / set.len().max(1);
+    let per = (area / (size * size)).clamp(1, EVAL_CROPS_PER_IMAGE);
+    patches::fixed_crops(set, size, per, seed)
+}
+
+/// [`load`] for patch training: the training images stay whole (8 bits) in
+/// [`Split::patches`]; validation and test images become fixed crops of the patch size;
+/// [`Split::train`] holds a fixed sample of training crops (one per image, at most 1,000) for
+/// checks and baselines.
+fn load_patches(src: &DataSource, opts: &LoadOptions, p: PatchOptions, progress: &mut dyn Progress) -> Result<(Split, String)> {
+    let (mut train, test, val) = load_images(src, opts, progress)?;
+    let where_ = match src {
+        DataSource::Folder(d) => d.display().to_string(),
+        DataSource::Builtin(b) => b.name().to_string(),
+        _ => "the data".to_string(),
+    };
+    let test = match test {
+        Some(t) => eval_crops(&t, p.size, opts.seed)?,
+        None if opts.test_fraction > 0.0 => {
+            let (rest, held) = train.split(opts.test_fraction, opts.seed)?;
+            train = rest;
+            eval_crops(&held, p.size, opts.seed)?
+        }
+        None => Dataset::new(Vec::new(), SampleShape::Image { channels: train.channels, height: p.size, width: p.size }, None)?,
+    };
+    let val = val.map(|v| eval_crops(&v, p.size, opts.seed ^ 1)).transpose()?;
+    let patches = Patches::new(train, p)?;
+    let n_sample = patches.set.len().min(1000);
+    let sample_set = patches.set.select(&(0..n_sample).collect::<Vec<_>>());
+    let sample = patches::fixed_crops(&sample_set, p.size, 1, opts.seed ^ 2)?;
+    let msg = format!(
+        "{where_}: {} training images ({} crops of {s}x{s} per epoch, drawn afresh), {} test crops{}",
+        patches.set.len(),
+        patches.per_epoch(),
+        test.len(),
+        val.as_ref().map(|v| format!(", {} validation crops", v.len())).unwrap_or_default(),
+        s = p.size
+    );
+    Ok((Split { train: sample, test, val, patches: Some(patches) }, msg))
 }
 
 /// Checks that a separately given test set (`test`, read from `source`) is of the training

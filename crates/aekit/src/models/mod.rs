@@ -16,6 +16,7 @@ pub mod conv_vae;
 pub mod dense;
 pub mod linear;
 pub mod registry;
+pub mod residual;
 pub mod restore;
 pub mod sparse;
 pub mod vae;
@@ -243,6 +244,8 @@ models! {
     ConvVae(conv_vae::ConvVaeConfig => conv_vae::ConvVae),
     /// `dae`, `srcnn` and `subpixel` (one config, named by its `arch`).
     Restore(restore::RestoreNetConfig => restore::RestoreNet),
+    /// `dncnn` and `vdsr` (one config, named by its `kind`).
+    Residual(residual::ResidualNetConfig => residual::ResidualNet),
 }
 
 impl ModelConfig {

@@ -39,6 +39,11 @@ pub struct ModelOptions {
     pub l1: Option<f64>,
     /// Upsampling factor of models that take the low-resolution image (`subpixel`).
     pub scale: Option<usize>,
+    /// Convolutions in all (`dncnn`, `vdsr`).
+    pub depth: Option<usize>,
+    /// Batch normalisation after hidden convolutions (`dncnn`, `vdsr`).
+    #[serde(default)]
+    pub batch_norm: bool,
 }
 
 /// One name `--model` accepts.
@@ -72,6 +77,8 @@ pub const PRESETS: &[Preset] = &[
     preset("vae-large", "Burda et al.'s VAE: 784-200-200 tanh, 50 latent, Bernoulli (use with --binarize)", super::vae::large_from_options),
     preset("dae", "restoration: the Keras denoising tutorial's conv autoencoder (3x3 convs + max pooling)", super::restore::dae_from_options),
     preset("srcnn", "restoration: SRCNN 9-5-5, same size in and out (superres: takes the bicubic-upscaled image)", super::restore::srcnn_from_options),
+    preset("dncnn", "photo denoising: DnCNN, 3x3 conv + ReLU stack predicting the noise, global skip (--depth, --channels W, --batch-norm)", super::residual::dncnn_from_options),
+    preset("vdsr", "photo super-resolution: VDSR, the dncnn network on the bicubic upscaling, learning the missing detail", super::residual::vdsr_from_options),
     preset("subpixel", "super-resolution: ESPCN, convolutions on the low-resolution image and a pixel shuffle by --scale", super::restore::subpixel_from_options),
 ];
 

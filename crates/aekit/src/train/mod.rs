@@ -268,8 +268,17 @@ pub fn fit_from(request: &TrainRequest, start: Start, split: &Split, device: &De
     crate::fused::set_enabled(cfg.fused);
     let ad = device.clone().autodiff();
     let holdout;
+    let patch_val;
+    let mut own_patches = None;
     let (train_set, val_set, validation) = if let Some(v) = &split.val {
         (&split.train, v, format!("the validation set given apart ({} samples)", v.len()))
+    } else if let (Some(p), true) = (&split.patches, cfg.val_fraction > 0.0) {
+        // Patch training holds out whole images, so no validation crop overlaps a training one.
+        let (rest, held) = p.set.split(cfg.val_fraction, cfg.seed)?;
+        patch_val = crate::data::eval_crops(&held, p.options.size, cfg.seed)?;
+        own_patches = Some(crate::data::Patches::new(rest, p.options)?);
+        let v = format!("crops of a seeded {:.0}% of the training images ({} images, {} crops)", cfg.val_fraction * 100.0, held.len(), patch_val.len());
+        (&split.train, &patch_val, v)
     } else if cfg.val_fraction > 0.0 {
         holdout = split.train.split(cfg.val_fraction, cfg.seed)?;
         let v = format!("a seeded {:.0}% of the training set ({} samples)", cfg.val_fraction * 100.0, holdout.test.len());
@@ -277,7 +286,9 @@ pub fn fit_from(request: &TrainRequest, start: Start, split: &Split, device: &De
     } else {
         (&split.train, &split.test, "the test set".to_string())
     };
-    let n = train_set.len();
+    let patches = own_patches.as_ref().or(split.patches.as_ref());
+    let n = patches.map_or(train_set.len(), |p| p.per_epoch());
+    let mut clean = Vec::new();
     let stop = |h: &[EpochStats]| match (cfg.patience, best(h)) {
         (Some(p), Some(b)) => h.last().is_some_and(|l| l.epoch >= b.epoch + p),
         _ => false,
@@ -293,8 +304,15 @@ pub fn fit_from(request: &TrainRequest, start: Start, split: &Split, device: &De
         let (mut sum, mut seen) = (0.0f64, 0usize);
         let mut noise_rng = crate::rng::stream(noise_seed(cfg.seed), epoch as u64);
         let mut degrade_rng = Objective::stream(cfg.seed, epoch);
+        let plan = patches.map(|p| (p, p.plan(cfg.seed, epoch)));
         for (b, idx) in epoch_order(n, cfg.seed, epoch, cfg.shuffle).chunks(cfg.batch_size).enumerate() {
-            let (x, target) = objective.batch(train_set, idx, &mut degrade_rng, &ad);
+            let (x, target) = match &plan {
+                Some((p, crops)) => {
+                    p.gather(crops, idx, &mut clean);
+                    objective.pair(&clean, p.shape(), &mut degrade_rng, &ad)
+                }
+                None => objective.batch(train_set, idx, &mut degrade_rng, &ad),
+            };
             let noise = noise_for(&model, idx.len(), &mut noise_rng, &ad);
             let loss = model.loss(x, target, noise);
             let value = loss.clone().into_scalar::<f32>() as f64;
@@ -330,7 +348,7 @@ pub fn fit_from(request: &TrainRequest, start: Start, split: &Split, device: &De
     let report = TrainReport {
         model: request.model.name().to_string(),
         data: request.data_name().to_string(),
-        n_train: train_set.len(),
+        n_train: n,
         n_val: val_set.len(),
         n_test: split.test.len(),
         validation,

@@ -143,7 +143,7 @@ pub fn fit(request: &TrainRequest, split: &Split, opts: &FitOptions, device: &De
         (Some(c), true) => c.clone(),
         (None, true) => fit_set.clone(),
     };
-    let fitted = crate::apps::train_run(request, &Split { train: fit_set.clone(), test: val, val: None }, device, out, observer)?;
+    let fitted = crate::apps::train_run(request, &Split { train: fit_set.clone(), test: val, val: None, patches: None }, device, out, observer)?;
     let (model, train_report) = (fitted.model, fitted.report);
     check_score(&model, score)?;
 

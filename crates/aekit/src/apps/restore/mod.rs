@@ -20,6 +20,29 @@ use crate::viz::grid::Grid;
 /// Held-out training images on which the blur baseline's sigma is chosen.
 pub const HELD_OUT: usize = 1000;
 
+/// What a restoration task on photos trains when the user names no model: the model, and
+/// the settings that go with it (chosen on validation photos; see NOTES.md).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PhotoDefaults {
+    pub model: &'static str,
+    /// Small batches: a photo crop holds thousands of pixels, and more, smaller steps train
+    /// further in the same time.
+    pub batch_size: usize,
+    /// Super-resolution degrades by antialiased bicubic downscaling, the field's convention
+    /// (and PIL's and MATLAB's default), not block means.
+    pub downscale: crate::data::degrade::Downscale,
+}
+
+/// The photo defaults of task `task` (`denoise` or `superres`; `None` for the others).
+pub fn photo_defaults(task: &str) -> Option<PhotoDefaults> {
+    let model = match task {
+        "denoise" => "dncnn",
+        "superres" => "vdsr",
+        _ => return None,
+    };
+    Some(PhotoDefaults { model, batch_size: 16, downscale: crate::data::degrade::Downscale::Bicubic })
+}
+
 /// One method's mean figures over the evaluated images.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct MethodScore {

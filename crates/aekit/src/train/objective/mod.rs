@@ -97,6 +97,21 @@ impl Objective {
         (Tensor::from_data(TensorData::new(input, [idx.len(), p_in]), device), target)
     }
 
+    /// The (input, target) tensors of a flat batch of clean samples of `shape` (crops cut by
+    /// the trainer).
+    ///
+    /// # Shapes
+    /// `clean`: `[B, P]` → (`[B, P_in]`, `[B, P]`)
+    pub fn pair(&self, clean: &[f32], shape: SampleShape, rng: &mut impl rand::Rng, device: &Device) -> (Tensor<2>, Tensor<2>) {
+        let b = clean.len() / shape.len();
+        let target = Tensor::from_data(TensorData::new(clean.to_vec(), [b, shape.len()]), device);
+        if !self.is_restoration() {
+            return (target.clone(), target);
+        }
+        let input = self.degrade(clean, shape, rng);
+        (Tensor::from_data(TensorData::new(input, [b, self.input_shape(shape).len()]), device), target)
+    }
+
     /// A degraded input shown at the clean size (nearest upscaling of low-resolution inputs).
     pub fn display(&self, input: &[f32], shape: SampleShape) -> Vec<f32> {
         match self {

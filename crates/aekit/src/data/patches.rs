@@ -1,0 +1,299 @@
+//! Patch sampling: images of any sizes kept as 8-bit planes, and square crops drawn from them
+//! afresh every epoch (`--patch-size`, `--patches-per-image`).
+//!
+//! Restoration networks are fully convolutional, so they learn from crops and run on whole
+//! photos. Cropping instead of resizing keeps the detail a denoiser must learn; keeping the
+//! pixels as `u8` until a batch is cut keeps a folder of photos at one byte per value (f32
+//! would take four). Each crop also gets one of the eight flips and rotations of the square
+//! (the augmentation of DnCNN and most restoration papers), drawn with the crop.
+
+use std::path::{Path, PathBuf};
+
+use rand::Rng;
+
+use super::dataset::{Dataset, SampleShape};
+use super::folder::{is_image, open_image};
+use crate::error::{Error, Result};
+
+/// One image, planar `[C, H, W]`, 8 bits per value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Image8 {
+    pub data: Vec<u8>,
+    pub height: usize,
+    pub width: usize,
+}
+
+/// Images of one channel count and any sizes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageSet {
+    pub channels: usize,
+    pub images: Vec<Image8>,
+    /// Where each image came from (for error messages).
+    pub sources: Vec<PathBuf>,
+}
+
+/// How crops are drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PatchOptions {
+    /// Side of the square crops, in pixels.
+    pub size: usize,
+    /// Crops per image per epoch; `None` covers each image's area about once per epoch
+    /// (area / size², at least 1).
+    pub per_image: Option<usize>,
+}
+
+/// One crop: image, top-left corner, and which of the 8 flips/rotations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Crop {
+    pub image: u32,
+    pub y: u32,
+    pub x: u32,
+    pub transform: u8,
+}
+
+/// Training images and how to cut crops from them: what the trainer draws each epoch's
+/// batches from instead of a fixed dataset.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Patches {
+    pub set: ImageSet,
+    pub options: PatchOptions,
+}
+
+impl ImageSet {
+    /// Reads every image in `root` (flat, or one sub-folder per class; labels are not kept) as
+    /// `channels` (1 or 3; `None`: grey when every image is grey, else RGB).
+    pub fn load_folder(root: &Path, channels: Option<usize>) -> Result<ImageSet> {
+        let files = image_files(root)?;
+        let mut decoded = Vec::with_capacity(files.len());
+        for p in &files {
+            decoded.push(open_image(p)?);
+        }
+        let channels = channels.unwrap_or_else(|| if decoded.iter().all(|i| !i.color().has_color()) { 1 } else { 3 });
+        let images = decoded.iter().map(|img| planar_u8(img, channels)).collect();
+        Ok(ImageSet { channels, images, sources: files })
+    }
+
+    /// A dataset's images, rounded to 8 bits (exact for data read from 8-bit files, as MNIST).
+    pub fn from_dataset(ds: &Dataset, name: &str) -> Result<ImageSet> {
+        let SampleShape::Image { channels, height, width } = ds.shape() else {
+            return Err(Error::Shape(format!("patch sampling needs images, the data has {}", ds.shape())));
+        };
+        let images = (0..ds.len())
+            .map(|i| Image8 { data: ds.sample(i).iter().map(|&v| (v.clamp(0.0, 1.0) * 255.0).round() as u8).collect(), height, width })
+            .collect();
+        Ok(ImageSet { channels, images, sources: (0..ds.len()).map(|i| PathBuf::from(format!("{name}[{i}]"))).collect() })
+    }
+
+    pub fn len(&self) -> usize {
+        self.images.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.images.is_empty()
+    }
+
+    /// Fails, naming the file, if an image is smaller than `size` on a side.
+    pub fn check_size(&self, size: usize) -> Result<()> {
+        for (img, src) in self.images.iter().zip(&self.sources) {
+            if img.height < size || img.width < size {
+                return Err(Error::input(src, format!("the image is {}x{}, smaller than the patch size {size}x{size}", img.width, img.height)));
+            }
+        }
+        Ok(())
+    }
+
+    /// The images at `indices`, in that order.
+    pub fn select(&self, indices: &[usize]) -> ImageSet {
+        ImageSet {
+            channels: self.channels,
+            images: indices.iter().map(|&i| self.images[i].clone()).collect(),
+            sources: indices.iter().map(|&i| self.sources[i].clone()).collect(),
+        }
+    }
+
+    /// A seeded split by image: (the rest, `fraction` of the images), neither empty.
+    pub fn split(&self, fraction: f64, seed: u64) -> Result<(ImageSet, ImageSet)> {
+        use rand::seq::SliceRandom;
+        let n = self.len();
+        let k = ((n as f64) * fraction).round() as usize;
+        if !(fraction > 0.0 && fraction < 1.0) || k == 0 || k == n {
+            return Err(Error::arg("test fraction", format!("{fraction} of {n} images leaves an empty part")));
+        }
+        let mut idx: Vec<usize> = (0..n).collect();
+        idx.shuffle(&mut crate::rng::stream(seed, 0));
+        let (held, rest) = idx.split_at(k);
+        let (mut held, mut rest) = (held.to_vec(), rest.to_vec());
+        held.sort_unstable();
+        rest.sort_unstable();
+        Ok((self.select(&rest), self.select(&held)))
+    }
+}
+
+impl Patches {
+    /// Checks the options against the images (every image at least one crop wide).
+    pub fn new(set: ImageSet, options: PatchOptions) -> Result<Self> {
+        if options.size == 0 || options.per_image == Some(0) {
+            return Err(Error::arg("patch size", format!("{} crops of {} pixels: both must be positive", options.per_image.unwrap_or(1), options.size)));
+        }
+        if set.is_empty() {
+            return Err(Error::arg("data", "no training images to cut patches from"));
+        }
+        set.check_size(options.size)?;
+        Ok(Patches { set, options })
+    }
+
+    /// The shape of one crop.
+    pub fn shape(&self) -> SampleShape {
+        SampleShape::Image { channels: self.set.channels, height: self.options.size, width: self.options.size }
+    }
+
+    fn per_image(&self, img: &Image8) -> usize {
+        let s = self.options.size;
+        self.options.per_image.unwrap_or_else(|| ((img.height * img.width) as f64 / (s * s) as f64).round().max(1.0) as usize)
+    }
+
+    /// Crops per epoch.
+    pub fn per_epoch(&self) -> usize {
+        self.set.images.iter().map(|i| self.per_image(i)).sum()
+    }
+
+    /// The crops of one epoch, drawn from (seed, epoch) alone (a resumed run draws the same).
+    pub fn plan(&self, seed: u64, epoch: usize) -> Vec<Crop> {
+        let mut rng = crate::rng::stream(seed ^ 0x9a7c_4e5_0000_0001, epoch as u64);
+        draw(&self.set, self.options.size, |i| self.per_image(i), true, &mut rng)
+    }
+
+    /// Crops `crops[idx]` as a flat batch `[B, C·P·P]` in [0, 1].
+    pub fn gather(&self, crops: &[Crop], idx: &[usize], out: &mut Vec<f32>) {
+        out.clear();
+        for &i in idx {
+            cut(&self.set, crops[i], self.options.size, out);
+        }
+    }
+}
+
+/// A fixed dataset of crops of `set`: `per_image` seeded crops per image, without flips (what
+/// validation and test sets of photos of mixed sizes become when training on patches).
+pub fn fixed_crops(set: &ImageSet, size: usize, per_image: usize, seed: u64) -> Result<Dataset> {
+    set.check_size(size)?;
+    let crops = draw(set, size, |_| per_image, false, &mut crate::rng::stream(seed ^ 0x0f1c_ed00, 0));
+    let mut data = Vec::with_capacity(crops.len() * set.channels * size * size);
+    for &c in &crops {
+        cut(set, c, size, &mut data);
+    }
+    Dataset::new(data, SampleShape::Image { channels: set.channels, height: size, width: size }, None)
+}
+
+fn draw(set: &ImageSet, size: usize, per_image: impl Fn(&Image8) -> usize, transform: bool, rng: &mut impl Rng) -> Vec<Crop> {
+    let mut crops = Vec::new();
+    for (i, img) in set.images.iter().enumerate() {
+        for _ in 0..per_image(img) {
+            crops.push(Crop {
+                image: i as u32,
+                y: rng.random_range(0..=img.height - size) as u32,
+                x: rng.random_range(0..=img.width - size) as u32,
+                transform: if transform { rng.random_range(0..8u8) } else { 0 },
+            });
+        }
+    }
+    crops
+}
+
+/// Appends crop `c` as planar floats in [0, 1]. Transform t: bit 0 transposes, bit 1 flips
+/// rows, bit 2 flips columns (the 8 symmetries of the square).
+fn cut(set: &ImageSet, c: Crop, size: usize, out: &mut Vec<f32>) {
+    let img = &set.images[c.image as usize];
+    let (y0, x0, w) = (c.y as usize, c.x as usize, img.width);
+    let plane = img.height * w;
+    let last = size - 1;
+    for ch in 0..set.channels {
+        let src = &img.data[ch * plane..(ch + 1) * plane];
+        for i in 0..size {
+            for j in 0..size {
+                let (mut a, mut b) = if c.transform & 1 != 0 { (j, i) } else { (i, j) };
+                if c.transform & 2 != 0 {
+                    a = last - a;
+                }
+                if c.transform & 4 != 0 {
+                    b = last - b;
+                }
+                out.push(src[(y0 + a) * w + x0 + b] as f32 / 255.0);
+            }
+        }
+    }
+}
+
+fn image_files(root: &Path) -> Result<Vec<PathBuf>> {
+    let read = |dir: &Path| -> Result<Vec<PathBuf>> {
+        let rd = std::fs::read_dir(dir).map_err(|source| Error::Read { path: dir.to_path_buf(), source })?;
+        let mut v = Vec::new();
+        for e in rd {
+            v.push(e.map_err(|source| Error::Read { path: dir.to_path_buf(), source })?.path());
+        }
+        v.sort();
+        Ok(v)
+    };
+    let mut files = Vec::new();
+    for p in read(root)? {
+        if p.is_dir() {
+            files.extend(read(&p)?.into_iter().filter(|f| f.is_file() && is_image(f)));
+        } else if is_image(&p) {
+            files.push(p);
+        }
+    }
+    if files.is_empty() {
+        return Err(Error::input(root, "no images found: expected .png, .jpg, .jpeg or .bmp files, directly or in sub-folders"));
+    }
+    Ok(files)
+}
+
+fn planar_u8(img: &image::DynamicImage, channels: usize) -> Image8 {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let data = if channels == 1 {
+        img.to_luma8().into_raw()
+    } else {
+        let raw = img.to_rgb8().into_raw();
+        (0..3).flat_map(|c| raw.iter().skip(c).step_by(3).copied().collect::<Vec<u8>>()).collect()
+    };
+    Image8 { data, height: h, width: w }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ramp(h: usize, w: usize) -> ImageSet {
+        let data = (0..h * w).map(|v| (v % 256) as u8).collect();
+        ImageSet { channels: 1, images: vec![Image8 { data, height: h, width: w }], sources: vec!["ramp".into()] }
+    }
+
+    #[test]
+    fn the_eight_transforms_are_the_symmetries_of_the_square() {
+        let set = ramp(4, 5);
+        let mut seen = std::collections::HashSet::new();
+        for t in 0..8 {
+            let mut out = Vec::new();
+            cut(&set, Crop { image: 0, y: 1, x: 2, transform: t }, 3, &mut out);
+            let mut sorted: Vec<u32> = out.iter().map(|v| (v * 255.0).round() as u32).collect();
+            assert!(seen.insert(sorted.clone()), "transform {t} repeats another");
+            sorted.sort();
+            // Rows 1..4, columns 2..5 of a 4x5 ramp: the same nine values in every transform.
+            assert_eq!(sorted, vec![7, 8, 9, 12, 13, 14, 17, 18, 19]);
+        }
+        let mut id = Vec::new();
+        cut(&set, Crop { image: 0, y: 1, x: 2, transform: 0 }, 3, &mut id);
+        assert_eq!(id.iter().map(|v| (v * 255.0).round() as u32).collect::<Vec<_>>(), vec![7, 8, 9, 12, 13, 14, 17, 18, 19]);
+    }
+
+    #[test]
+    fn plans_are_seeded_per_epoch_and_stay_inside() {
+        let p = Patches::new(ramp(40, 30), PatchOptions { size: 8, per_image: None }).unwrap();
+        assert_eq!(p.per_epoch(), 19); // 1200 / 64 = 18.75
+        let (a, b) = (p.plan(3, 1), p.plan(3, 2));
+        assert_eq!(a, p.plan(3, 1));
+        assert_ne!(a, b);
+        assert!(a.iter().all(|c| c.y as usize + 8 <= 40 && c.x as usize + 8 <= 30));
+        let err = Patches::new(ramp(6, 30), PatchOptions { size: 8, per_image: Some(1) }).unwrap_err().to_string();
+        assert!(err.contains("ramp") && err.contains("30x6") && err.contains("8x8"), "{err}");
+    }
+}
