@@ -14,6 +14,7 @@ mod data;
 mod demo;
 mod features;
 mod pca;
+mod photos;
 mod restore;
 mod run_use;
 mod train;
