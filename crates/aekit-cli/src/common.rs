@@ -39,8 +39,9 @@ pub struct DataArgs {
     /// become fixed PxP crops (up to 16 per image).
     #[arg(long, conflicts_with = "resize")]
     pub patch_size: Option<usize>,
-    /// With --patch-size: crops per training image per epoch (default: about one per PxP area
-    /// of the image, at least 1).
+    /// With --patch-size: crops per training image per epoch (default: an epoch of about 8
+    /// million pixels of crops spread evenly over the images, at least 1 and at most one per
+    /// PxP area per image).
     #[arg(long, requires = "patch_size")]
     pub patches_per_image: Option<usize>,
     /// Fraction held out as test set for sources without one (CSV, folders, IDX files; default

@@ -5,12 +5,26 @@ use std::path::PathBuf;
 use aekit::apps::restore::{self, Apply};
 use anyhow::Result;
 
-use crate::codes::RunArgs;
+use crate::common::DeviceArg;
+
+/// The built-in model names, with their help lines.
+fn builtin_names() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(restore::builtin::BUILTIN.iter().map(|m| clap::builder::PossibleValue::new(m.name).help(m.help)))
+}
 
 #[derive(clap::Args, Debug)]
 pub struct DenoiseArgs {
-    #[command(flatten)]
-    pub on: RunArgs,
+    /// A run folder written by `aekit train`.
+    #[arg(long, required_unless_present = "model")]
+    pub run: Option<PathBuf>,
+    /// A model shipped with aekit instead of a run (no training needed).
+    #[arg(long, conflicts_with = "run", value_parser = builtin_names())]
+    pub model: Option<String>,
+    #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
+    pub device: DeviceArg,
+    /// Print nothing but errors.
+    #[arg(long)]
+    pub quiet: bool,
     /// An image (PNG, JPEG, BMP) or a folder of images, of any size.
     #[arg(long)]
     pub input: PathBuf,
@@ -33,9 +47,14 @@ pub struct UpscaleArgs {
 }
 
 fn apply(a: &DenoiseArgs, what: Apply) -> Result<()> {
-    let (device, t) = a.on.open()?;
+    let device = a.device.backend().device()?;
+    let t = match (&a.run, &a.model) {
+        (Some(run), _) => aekit::train::run::Run::open(run, &device)?,
+        (None, Some(name)) => restore::builtin::open(name, &device)?,
+        (None, None) => unreachable!("clap requires --run or --model"),
+    };
     let written = restore::restore_files(&t, what, &a.input, &a.out, a.tile.max(8), &device)?;
-    if !a.on.quiet {
+    if !a.quiet {
         println!("wrote {} image(s) to {}", written.len(), a.out.display());
     }
     Ok(())

@@ -6,7 +6,7 @@ use aekit::apps::restore::{photo_defaults, PhotoDefaults};
 use aekit::models::ModelConfig;
 use aekit::train::objective::{Denoise, Objective, Superres};
 use aekit::train::run::ResumeOptions;
-use aekit::train::{Reduction, TrainConfig, TrainRequest};
+use aekit::train::{LrSchedule, Reduction, TrainConfig, TrainRequest};
 use anyhow::Result;
 
 use crate::common::{DataArgs, DeviceArg, Progress};
@@ -55,6 +55,10 @@ pub struct Args {
     /// Adam learning rate (default 1e-3; with --resume it overrides the run's).
     #[arg(long)]
     pub lr: Option<f64>,
+    /// How the learning rate changes: constant (default) or cosine (annealed to 0 over all
+    /// steps; default with the photo defaults, i.e. without --model).
+    #[arg(long, value_enum)]
+    pub lr_schedule: Option<LrScheduleArg>,
     /// Hold out this fraction of the training set for validation (default: validate on the test set).
     #[arg(long, default_value_t = 0.0)]
     pub val_fraction: f64,
@@ -96,6 +100,12 @@ pub enum DownscaleArg {
     Area,
     /// Antialiased bicubic (a = -0.5, PIL's).
     Bicubic,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum LrScheduleArg {
+    Constant,
+    Cosine,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -183,6 +193,11 @@ pub fn run(a: Args) -> Result<()> {
                 .with_val_fraction(a.val_fraction)
                 .with_patience(a.patience)
                 .with_fused(!a.no_fused)
+                .with_lr_schedule(match (a.lr_schedule, photo) {
+                    (Some(LrScheduleArg::Constant), _) | (None, None) => LrSchedule::Constant,
+                    (Some(LrScheduleArg::Cosine), _) => LrSchedule::Cosine,
+                    (None, Some(p)) => p.lr_schedule,
+                })
                 .with_reduction(match a.reduction {
                     Some(ReductionArg::Sum) => Reduction::Sum,
                     Some(ReductionArg::Mean) => Reduction::Mean,

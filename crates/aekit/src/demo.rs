@@ -62,6 +62,7 @@ pub fn run(out: &Path, device: &burn::prelude::Device, observer: &mut dyn Observ
     sections.push(section);
     sections.push(vae_section(&split, device, out, observer)?);
     sections.push(restore_section(&split, device, out, observer)?);
+    sections.push(crate::apps::restore::builtin::demo_section(device, out)?);
     sections.push(crate::apps::anomaly::demo_section(&split, 1, device, out, observer)?);
 
     let index = out.join("index.html");

@@ -47,6 +47,7 @@ fn photos_train_on_patches_of_mixed_sizes_with_the_photo_defaults() {
     assert_eq!(cfg["model"]["model"].as_str(), Some("residual"), "{cfg}");
     assert_eq!(cfg["model"]["kind"].as_str(), Some("dncnn"), "{cfg}");
     assert_eq!(cfg["train"]["batch_size"].as_u64(), Some(16), "{cfg}");
+    assert_eq!(cfg["train"]["lr_schedule"].as_str(), Some("cosine"), "{cfg}");
     assert_eq!(cfg["task"]["noise"][0]["kind"].as_str(), Some("gaussian_range"), "{cfg}");
     let r = report(&t.path().join("full/report.json"));
     // Crops per epoch: round(area / 16²) per image: 1200, 2688, 2112, 576, 2870 → 5+11+8+2+11.

@@ -37,10 +37,16 @@ pub struct ImageSet {
 pub struct PatchOptions {
     /// Side of the square crops, in pixels.
     pub size: usize,
-    /// Crops per image per epoch; `None` covers each image's area about once per epoch
-    /// (area / size², at least 1).
+    /// Crops per image per epoch; `None`: see [`EPOCH_PIXELS`].
     pub per_image: Option<usize>,
 }
+
+/// The default epoch: about this many pixels of crops (8 Mi: ~3,600 crops of 48x48, ~2,000
+/// of 64x64), spread evenly over the images, at least one crop per image and at most one per
+/// size² of its area. An epoch then costs about the same whatever the number and size of the
+/// photos (an area-only rule gave a folder of 2,000 whole photos 40x the crops of a folder of
+/// 2,000 small ones), and ten epochs of the photo models fit in minutes on two cores.
+pub const EPOCH_PIXELS: usize = 1 << 23;
 
 /// One crop: image, top-left corner, and which of the 8 flips/rotations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -149,7 +155,11 @@ impl Patches {
 
     fn per_image(&self, img: &Image8) -> usize {
         let s = self.options.size;
-        self.options.per_image.unwrap_or_else(|| ((img.height * img.width) as f64 / (s * s) as f64).round().max(1.0) as usize)
+        self.options.per_image.unwrap_or_else(|| {
+            let even = (EPOCH_PIXELS as f64 / (self.set.len() * s * s) as f64).round();
+            let area = ((img.height * img.width) as f64 / (s * s) as f64).round().max(1.0);
+            even.clamp(1.0, area) as usize
+        })
     }
 
     /// Crops per epoch.
@@ -288,7 +298,10 @@ mod tests {
     #[test]
     fn plans_are_seeded_per_epoch_and_stay_inside() {
         let p = Patches::new(ramp(40, 30), PatchOptions { size: 8, per_image: None }).unwrap();
-        assert_eq!(p.per_epoch(), 19); // 1200 / 64 = 18.75
+        assert_eq!(p.per_epoch(), 19); // capped by the area: 1200 / 64 = 18.75
+        let many = ImageSet { images: vec![ramp(40, 30).images[0].clone(); 8192], sources: vec!["r".into(); 8192], channels: 1 };
+        // 8 Mi pixels / (8192 images x 64 pixels) = 16 crops per image, under the area's 19.
+        assert_eq!(Patches::new(many, PatchOptions { size: 8, per_image: None }).unwrap().per_epoch(), 8192 * 16);
         let (a, b) = (p.plan(3, 1), p.plan(3, 2));
         assert_eq!(a, p.plan(3, 1));
         assert_ne!(a, b);

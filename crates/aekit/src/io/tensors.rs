@@ -61,8 +61,14 @@ pub struct TensorFile {
 /// Reads `path`; tensors must be F32 or F64.
 pub fn read(path: &Path) -> Result<TensorFile> {
     let bytes = std::fs::read(path).map_err(|source| Error::Read { path: path.to_path_buf(), source })?;
+    parse(&bytes, path)
+}
+
+/// Parses the bytes of a safetensors file (`path` names it in errors: a file, or where
+/// embedded weights come from).
+pub fn parse(bytes: &[u8], path: &Path) -> Result<TensorFile> {
     let not_st = |e: safetensors::SafeTensorError| Error::input(path, format!("not a safetensors file: {e}"));
-    let st = safetensors::SafeTensors::deserialize(&bytes).map_err(not_st)?;
+    let st = safetensors::SafeTensors::deserialize(bytes).map_err(not_st)?;
     let mut tensors = HashMap::new();
     for (name, view) in st.tensors() {
         let b = view.data();
@@ -73,7 +79,7 @@ pub fn read(path: &Path) -> Result<TensorFile> {
         };
         tensors.insert(name, (view.shape().to_vec(), values));
     }
-    let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).map_err(not_st)?;
+    let (_, meta) = safetensors::SafeTensors::read_metadata(bytes).map_err(not_st)?;
     let metadata = meta.metadata().clone().unwrap_or_default();
     Ok(TensorFile { path: path.to_path_buf(), tensors, metadata })
 }

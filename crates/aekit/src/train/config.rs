@@ -37,10 +37,35 @@ pub struct TrainConfig {
     /// always give per-value or per-sample means, whatever this says.
     #[config(default = "Reduction::Mean")]
     pub reduction: Reduction,
+    /// How the learning rate changes over training.
+    #[config(default = "LrSchedule::Constant")]
+    pub lr_schedule: LrSchedule,
     /// Use aekit's fused CPU kernels (`crate::fused`: Adam, the VAE objective) where they apply;
     /// `false` runs Burn's plain operations only, for comparison.
     #[config(default = true)]
     pub fused: bool,
+}
+
+/// The learning rate over training.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LrSchedule {
+    /// `lr` throughout.
+    Constant,
+    /// Cosine annealing without restarts (Loshchilov & Hutter 2017): from `lr` at the first
+    /// step to 0 after the last step of the last epoch, per step. Resuming with more epochs
+    /// stretches the remaining curve.
+    Cosine,
+}
+
+impl LrSchedule {
+    /// The learning rate at step `step` of `total` (0-based).
+    pub fn at(self, lr: f64, step: usize, total: usize) -> f64 {
+        match self {
+            LrSchedule::Constant => lr,
+            LrSchedule::Cosine => lr * 0.5 * (1.0 + (std::f64::consts::PI * step as f64 / total.max(1) as f64).cos()),
+        }
+    }
 }
 
 impl TrainConfig {
@@ -73,3 +98,18 @@ impl TrainConfig {
     }
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cosine_anneals_from_lr_to_zero() {
+        let c = LrSchedule::Cosine;
+        assert_eq!(c.at(1e-3, 0, 100), 1e-3);
+        assert!((c.at(1e-3, 50, 100) - 5e-4).abs() < 1e-12);
+        assert!(c.at(1e-3, 100, 100).abs() < 1e-12);
+        assert!(c.at(1e-3, 30, 100) > c.at(1e-3, 31, 100));
+        assert_eq!(LrSchedule::Constant.at(1e-3, 99, 100), 1e-3);
+    }
+}

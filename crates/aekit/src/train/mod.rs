@@ -33,7 +33,7 @@ use burn::optim::GradientsParams;
 use burn::prelude::*;
 use rand::seq::SliceRandom;
 
-pub use config::{Reduction, TrainConfig};
+pub use config::{LrSchedule, Reduction, TrainConfig};
 pub use eval::{evaluate, noise_for, Evaluation};
 pub use objective::Objective;
 
@@ -305,6 +305,7 @@ pub fn fit_from(request: &TrainRequest, start: Start, split: &Split, device: &De
         let mut noise_rng = crate::rng::stream(noise_seed(cfg.seed), epoch as u64);
         let mut degrade_rng = Objective::stream(cfg.seed, epoch);
         let plan = patches.map(|p| (p, p.plan(cfg.seed, epoch)));
+        let steps = n.div_ceil(cfg.batch_size);
         for (b, idx) in epoch_order(n, cfg.seed, epoch, cfg.shuffle).chunks(cfg.batch_size).enumerate() {
             let (x, target) = match &plan {
                 Some((p, crops)) => {
@@ -331,7 +332,7 @@ pub fn fit_from(request: &TrainRequest, start: Start, split: &Split, device: &De
                 Reduction::Sum => loss * idx.len() as f32,
             };
             let grads = GradientsParams::from_grads(step_objective.backward(), &model);
-            model = optim.step(cfg.lr, model, grads);
+            model = optim.step(cfg.lr_schedule.at(cfg.lr, (epoch - 1) * steps + b, cfg.epochs * steps), model, grads);
             sum += value * idx.len() as f64;
             seen += idx.len();
             observer.batch(seen, sum / seen as f64);

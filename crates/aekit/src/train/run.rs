@@ -37,6 +37,15 @@ impl Run {
         &self.request.model
     }
 
+    /// A run shipped inside aekit (see [`crate::apps::restore::builtin`]): `config.json` and
+    /// weights compiled in; `dir` is `builtin:NAME`.
+    pub fn from_bytes(name: &str, config: &str, weights: &[u8], device: &Device) -> Result<Self> {
+        let dir = PathBuf::from(format!("builtin:{name}"));
+        let request = parse_request(config, &dir.join("config.json"))?;
+        let model = super::weights::load_bytes(request.model.init(device)?, weights, &dir.join("model.safetensors"))?;
+        Ok(Run { dir, request, model })
+    }
+
     /// A run made in memory (a fitted model and its request), for code that takes a [`Run`].
     pub fn from_fitted(request: TrainRequest, model: Model, dir: &Path) -> Self {
         Run { dir: dir.to_path_buf(), request, model }
@@ -47,8 +56,13 @@ impl Run {
 pub fn read_request(run: &Path) -> Result<TrainRequest> {
     let cfg_path = run.join("config.json");
     let text = std::fs::read_to_string(&cfg_path).map_err(|source| Error::Read { path: cfg_path.clone(), source })?;
+    parse_request(&text, &cfg_path)
+}
+
+/// Parses the text of a `config.json` (`cfg_path` names it in errors).
+pub fn parse_request(text: &str, cfg_path: &Path) -> Result<TrainRequest> {
     let bad = |e: serde_json::Error| Error::input(&cfg_path, format!("not an aekit run config: {e}"));
-    let mut value: serde_json::Value = serde_json::from_str(&text).map_err(bad)?;
+    let mut value: serde_json::Value = serde_json::from_str(text).map_err(bad)?;
     with_train_defaults(&mut value);
     serde_json::from_value(value).map_err(bad)
 }
@@ -60,6 +74,7 @@ fn with_train_defaults(value: &mut serde_json::Value) {
     if let Some(train) = value.get_mut("train").and_then(|t| t.as_object_mut()) {
         train.entry("reduction").or_insert_with(|| serde_json::json!("mean"));
         train.entry("fused").or_insert(serde_json::Value::Bool(true));
+        train.entry("lr_schedule").or_insert_with(|| serde_json::json!("constant"));
     }
 }
 

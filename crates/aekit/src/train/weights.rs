@@ -99,7 +99,15 @@ impl ModuleMapper for Load {
 
 /// Loads weights saved by [`save`] into `model`, checking every name and shape.
 pub fn load<M: Module>(model: M, path: &Path) -> Result<M> {
-    let file = crate::io::tensors::read(path)?;
+    from_file(model, crate::io::tensors::read(path)?, path)
+}
+
+/// [`load`] from the bytes of a weights file (`name` stands for the file in errors).
+pub fn load_bytes<M: Module>(model: M, bytes: &[u8], name: &Path) -> Result<M> {
+    from_file(model, crate::io::tensors::parse(bytes, name)?, name)
+}
+
+fn from_file<M: Module>(model: M, file: crate::io::tensors::TensorFile, path: &Path) -> Result<M> {
     let mut tensors = HashMap::new();
     for (name, (shape, values)) in file.tensors {
         match values {

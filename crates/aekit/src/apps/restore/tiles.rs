@@ -152,6 +152,21 @@ pub enum Apply {
     Upscale(Option<usize>),
 }
 
+/// Restores one degraded image `[C, h, w]` as the run's task saw its inputs (a super-resolution
+/// model that takes the bicubic upscaling gets it first): the restored image and its height and
+/// width.
+pub fn restore_degraded(t: &Run, img: &[f32], [c, h, w]: [usize; 3], tile: usize, device: &Device) -> Result<(Vec<f32>, usize, usize)> {
+    let s = t.config().upscale();
+    match &t.request.objective {
+        Objective::Superres(sr) if sr.input == SrInput::Upscaled => {
+            let (h, w) = (h * sr.scale, w * sr.scale);
+            let up = crate::data::degrade::upscale_bicubic(img, c, h / sr.scale, w / sr.scale, sr.scale);
+            Ok((restore_image(t, &up, [c, h, w], tile, device)?, h, w))
+        }
+        _ => Ok((restore_image(t, img, [c, h, w], tile, device)?, h * s, w * s)),
+    }
+}
+
 /// Restores every image of `input` (a PNG/JPEG/BMP file or a folder of them) with the run and
 /// writes `OUT/NAME.png` for each, all checked before anything is written. Returns the written
 /// files.
@@ -192,18 +207,11 @@ pub fn restore_files(t: &Run, apply: Apply, input: &Path, out: &Path, tile: usiz
         images.push((buf, c, img.height() as usize, img.width() as usize));
     }
     // Everything is computed before the first file is written, so a failure writes nothing.
-    let s = t.config().upscale();
     let mut results = Vec::new();
     for (p, (img, c, h, w)) in files.iter().zip(images) {
-        let (img, h, w) = match task {
-            Objective::Superres(sr) if sr.input == SrInput::Upscaled => {
-                (crate::data::degrade::upscale_bicubic(&img, c, h, w, sr.scale), h * sr.scale, w * sr.scale)
-            }
-            _ => (img, h, w),
-        };
-        let y = restore_image(t, &img, [c, h, w], tile, device).map_err(|e| Error::input(p, e.to_string()))?;
+        let (y, oh, ow) = restore_degraded(t, &img, [c, h, w], tile, device).map_err(|e| Error::input(p, e.to_string()))?;
         let stem = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "image".into());
-        results.push((out.join(format!("{stem}.png")), y, c, h * s, w * s));
+        results.push((out.join(format!("{stem}.png")), y, c, oh, ow));
     }
     crate::io::create_dir(out)?;
     let mut written = Vec::new();
@@ -215,7 +223,7 @@ pub fn restore_files(t: &Run, apply: Apply, input: &Path, out: &Path, tile: usiz
 }
 
 /// Writes `[C, H, W]` in [0, 1] as an 8-bit grey or RGB PNG.
-fn save_png(path: &Path, img: &[f32], c: usize, h: usize, w: usize) -> Result<()> {
+pub(crate) fn save_png(path: &Path, img: &[f32], c: usize, h: usize, w: usize) -> Result<()> {
     let to8 = |v: f32| (v.clamp(0.0, 1.0) * 255.0).round() as u8;
     let mut bytes = Vec::new();
     let enc = image::codecs::png::PngEncoder::new(&mut bytes);

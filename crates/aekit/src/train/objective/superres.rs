@@ -67,7 +67,9 @@ impl Superres {
     /// The low-resolution images of clean images `[B, C·H·W]` → `[B, C·(H/s)·(W/s)]`.
     pub fn low_res(&self, clean: &[f32], shape: SampleShape) -> Vec<f32> {
         let d = shape.dims();
-        clean.chunks_exact(shape.len()).flat_map(|img| downscale(img, d[0], d[1], d[2], self.scale, self.downscale)).collect()
+        // In parallel over images (no randomness): resizing is the data pipeline's largest cost.
+        use rayon::prelude::*;
+        clean.par_chunks_exact(shape.len()).map(|img| downscale(img, d[0], d[1], d[2], self.scale, self.downscale)).collect::<Vec<_>>().concat()
     }
 
     /// Low-resolution images `[B, C·h·w]` as the model's input.
@@ -88,7 +90,8 @@ impl Superres {
     pub fn upscale_with(&self, low: &[f32], shape: SampleShape, f: fn(&[f32], usize, usize, usize, usize) -> Vec<f32>) -> Vec<f32> {
         let l = self.low_res_shape(shape);
         let d = l.dims();
-        low.chunks_exact(l.len()).flat_map(|img| f(img, d[0], d[1], d[2], self.scale)).collect()
+        use rayon::prelude::*;
+        low.par_chunks_exact(l.len()).map(|img| f(img, d[0], d[1], d[2], self.scale)).collect::<Vec<_>>().concat()
     }
 
     /// Model inputs shown at full size: low-resolution ones by nearest upscaling.
