@@ -234,15 +234,7 @@ fn cut(set: &ImageSet, c: Crop, size: usize, out: &mut Vec<f32>) {
 }
 
 fn image_files(root: &Path) -> Result<Vec<PathBuf>> {
-    let read = |dir: &Path| -> Result<Vec<PathBuf>> {
-        let rd = std::fs::read_dir(dir).map_err(|source| Error::Read { path: dir.to_path_buf(), source })?;
-        let mut v = Vec::new();
-        for e in rd {
-            v.push(e.map_err(|source| Error::Read { path: dir.to_path_buf(), source })?.path());
-        }
-        v.sort();
-        Ok(v)
-    };
+    let read = super::folder::sorted_entries;
     let mut files = Vec::new();
     for p in read(root)? {
         if p.is_dir() {
