@@ -159,8 +159,8 @@ pub fn restore_degraded(t: &Run, img: &[f32], [c, h, w]: [usize; 3], tile: usize
     let s = t.config().upscale();
     match &t.request.objective {
         Objective::Superres(sr) if sr.input == SrInput::Upscaled => {
+            let up = crate::data::degrade::upscale_bicubic(img, c, h, w, sr.scale);
             let (h, w) = (h * sr.scale, w * sr.scale);
-            let up = crate::data::degrade::upscale_bicubic(img, c, h / sr.scale, w / sr.scale, sr.scale);
             Ok((restore_image(t, &up, [c, h, w], tile, device)?, h, w))
         }
         _ => Ok((restore_image(t, img, [c, h, w], tile, device)?, h * s, w * s)),

@@ -84,17 +84,11 @@ impl Objective {
     /// # Shapes
     /// → (`[B, P_in]`, `[B, P]`)
     pub fn batch(&self, ds: &Dataset, idx: &[usize], rng: &mut impl rand::Rng, device: &Device) -> (Tensor<2>, Tensor<2>) {
-        let target = crate::data::batch_tensor(ds, idx, device);
-        if !self.is_restoration() {
-            return (target.clone(), target);
-        }
         let mut clean = Vec::with_capacity(idx.len() * ds.sample_len());
         for &i in idx {
             clean.extend_from_slice(ds.sample(i));
         }
-        let input = self.degrade(&clean, ds.shape(), rng);
-        let p_in = self.input_shape(ds.shape()).len();
-        (Tensor::from_data(TensorData::new(input, [idx.len(), p_in]), device), target)
+        self.pair(&clean, ds.shape(), rng, device)
     }
 
     /// The (input, target) tensors of a flat batch of clean samples of `shape` (crops cut by
