@@ -14,6 +14,7 @@ mod info;
 mod model;
 mod pca;
 mod restore;
+mod serve;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -69,6 +70,9 @@ enum Command {
     /// Benchmarks with published figures beside them.
     #[command(subcommand)]
     Bench(bench::Command),
+    /// Serve runs over HTTP: a JSON API (encode, decode, reconstruct, score, sample, denoise,
+    /// upscale), metrics and an explorer page.
+    Serve(serve::ServeArgs),
 }
 
 fn main() {
@@ -98,6 +102,7 @@ fn main() {
         Command::Upscale(a) => restore::upscale(a),
         Command::Anomaly(c) => anomaly::run(c),
         Command::Bench(c) => bench::run(c),
+        Command::Serve(a) => serve::run(a),
     };
     if let Err(err) = result {
         eprintln!("error: {err:#}");

@@ -17,6 +17,7 @@ mod pca;
 mod photos;
 mod restore;
 mod run_use;
+mod serve;
 mod train;
 mod vae;
 

@@ -3,6 +3,7 @@
 
 pub mod anomaly;
 pub mod codes;
+pub mod endpoint;
 pub mod features;
 pub mod generate;
 pub mod one_class;

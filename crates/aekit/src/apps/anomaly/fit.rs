@@ -225,7 +225,7 @@ pub(super) fn check_score(model: &Model, score: ScoreKind) -> Result<()> {
 ///
 /// # Shapes
 /// `x`: `[B, P]` → scores `[B]`, reconstructions and squared errors `[B * P]` (data space)
-pub(super) fn score_batch(model: &Model, kind: ScoreKind, x: Tensor<2>) -> (Vec<f64>, Vec<f32>, Vec<f32>) {
+pub(crate) fn score_batch(model: &Model, kind: ScoreKind, x: Tensor<2>) -> (Vec<f64>, Vec<f32>, Vec<f32>) {
     let [b, p] = x.dims();
     let input = to_vec(x.clone());
     let recon = to_vec(activate(model.decode(model.encode(x.clone())), model.output()));

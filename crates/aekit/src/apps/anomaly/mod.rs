@@ -29,6 +29,7 @@ pub use conformal::{conformal_p_value, AlphaCheck, DetectorState};
 pub use defaults::{default_model, sized_options};
 pub use figures::curves;
 pub use fit::{fit, scores, FitOptions, FitReport};
+pub(crate) use fit::score_batch;
 pub use score::{score, ColumnRank, Detector, Input, Rule, ScoreReport};
 pub use series::{windows, Segment, WindowSpec};
 pub use standardize::Standardizer;

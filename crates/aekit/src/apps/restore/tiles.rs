@@ -224,6 +224,12 @@ pub fn restore_files(t: &Run, apply: Apply, input: &Path, out: &Path, tile: usiz
 
 /// Writes `[C, H, W]` in [0, 1] as an 8-bit grey or RGB PNG.
 pub(crate) fn save_png(path: &Path, img: &[f32], c: usize, h: usize, w: usize) -> Result<()> {
+    let bytes = png_bytes(img, c, h, w).map_err(|e| Error::Write { path: path.to_path_buf(), source: std::io::Error::other(e) })?;
+    crate::io::write_bytes(path, &bytes)
+}
+
+/// Encodes `[C, H, W]` in [0, 1] as an 8-bit grey or RGB PNG in memory.
+pub fn png_bytes(img: &[f32], c: usize, h: usize, w: usize) -> std::result::Result<Vec<u8>, String> {
     let to8 = |v: f32| (v.clamp(0.0, 1.0) * 255.0).round() as u8;
     let mut bytes = Vec::new();
     let enc = image::codecs::png::PngEncoder::new(&mut bytes);
@@ -234,6 +240,6 @@ pub(crate) fn save_png(path: &Path, img: &[f32], c: usize, h: usize, w: usize) -
         let raw = Grid::single(img, c, h, w);
         image::ImageEncoder::write_image(enc, &raw, w as u32, h as u32, image::ExtendedColorType::Rgb8)
     };
-    res.map_err(|e| Error::Write { path: path.to_path_buf(), source: std::io::Error::other(e.to_string()) })?;
-    crate::io::write_bytes(path, &bytes)
+    res.map_err(|e| e.to_string())?;
+    Ok(bytes)
 }
