@@ -1,8 +1,14 @@
-"""Median over repeats of each (batching, concurrency) of bench/serve/run.sh's results.jsonl."""
+"""Median over repeats of each (batching, concurrency) of bench/serve/run.sh's results.jsonl.
+
+aekit's rows (batching on, then off) come first; other servers (batching "fastapi+pytorch", the
+rival) follow as extra rows, by name. Their RSS is the whole process tree (uvicorn's workers).
+"""
 import json, statistics, sys
 
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-keys = sorted({(r["batching"], int(r["concurrency"])) for r in rows}, key=lambda k: (k[0] != "on", k[1]))
+order = {"on": 0, "off": 1}
+keys = sorted({(r["batching"], int(r["concurrency"])) for r in rows},
+              key=lambda k: (order.get(k[0], len(order)), k[0], k[1]))
 print("| batching | concurrency | requests/s | p50 ms | p99 ms | non-2xx | requests | server RSS MiB (first -> last) |")
 print("|---|---|---|---|---|---|---|---|")
 for b, c in keys:

@@ -42,8 +42,10 @@ pub struct ServeArgs {
     /// Answer every request with its own forward pass.
     #[arg(long)]
     pub no_batching: bool,
-    /// How long, in microseconds, a request waits for others to share its forward pass.
-    #[arg(long, default_value_t = 500)]
+    /// How long, in microseconds, a request waits for others to share its forward pass. At 0
+    /// (the default) nothing waits: the requests that queued while the model was busy are run
+    /// together, so batches grow with the load and a lone request is not delayed.
+    #[arg(long, default_value_t = 0)]
     pub batch_window_us: u64,
     /// Most samples in one forward pass.
     #[arg(long, default_value_t = 256)]

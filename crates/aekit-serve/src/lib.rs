@@ -47,7 +47,7 @@ impl Default for ServeOptions {
     fn default() -> Self {
         ServeOptions {
             limits: Limits { max_body: 32 << 20, max_samples: 1024, body_timeout: Duration::from_secs(10), request_timeout: Duration::from_secs(30) },
-            batching: Batching { enabled: true, window: Duration::from_micros(500), max_samples: 256 },
+            batching: Batching { enabled: true, window: Duration::ZERO, max_samples: 256 },
             queue: 1024,
             max_inflight: 512,
             max_connections: 1024,

@@ -38,7 +38,8 @@ struct Job {
 pub struct Batching {
     /// Off: every request is its own forward pass.
     pub enabled: bool,
-    /// How long the first request of a batch waits for others.
+    /// How long the first request of a batch waits for others; zero: only those already queued
+    /// (which arrived while the model was busy) join it.
     pub window: Duration,
     /// Most samples in one forward pass.
     pub max_samples: usize,

@@ -37,6 +37,10 @@ pub enum Error {
     /// A numerical routine failed (non-convergence, NaN).
     #[error("numerical failure: {0}")]
     Numerical(String),
+    /// The caller asked training to stop ([`crate::train::Observer::stop_requested`]); the last
+    /// complete checkpoint is kept.
+    #[error("interrupted")]
+    Interrupted,
 }
 
 impl Error {

@@ -18,6 +18,7 @@ use crate::loss::{Loss, Reduction};
 /// Settings a user may give any model; each builder reads those its model has and leaves the
 /// rest. `None` keeps the model's default.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct ModelOptions {
     /// Latent size (a dense bottleneck for `conv`).
     pub latent: Option<usize>,

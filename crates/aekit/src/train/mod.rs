@@ -133,6 +133,11 @@ pub trait Observer {
     fn epoch_end(&mut self, _end: &EpochEnd<'_>) -> Result<()> {
         Ok(())
     }
+    /// Asked after every batch: true stops training with [`Error::Interrupted`] (a front end's
+    /// Ctrl-C).
+    fn stop_requested(&mut self) -> bool {
+        false
+    }
 }
 
 /// An [`Observer`] that ignores everything.
@@ -148,6 +153,9 @@ impl<T: Observer + ?Sized> Observer for &mut T {
     }
     fn epoch_end(&mut self, end: &EpochEnd<'_>) -> Result<()> {
         (**self).epoch_end(end)
+    }
+    fn stop_requested(&mut self) -> bool {
+        (**self).stop_requested()
     }
 }
 
@@ -165,6 +173,9 @@ impl<A: Observer, B: Observer> Observer for (A, B) {
     fn epoch_end(&mut self, end: &EpochEnd<'_>) -> Result<()> {
         self.0.epoch_end(end)?;
         self.1.epoch_end(end)
+    }
+    fn stop_requested(&mut self) -> bool {
+        self.0.stop_requested() || self.1.stop_requested()
     }
 }
 
@@ -336,6 +347,9 @@ pub fn fit_from(request: &TrainRequest, start: Start, split: &Split, device: &De
             sum += value * idx.len() as f64;
             seen += idx.len();
             observer.batch(seen, sum / seen as f64);
+            if observer.stop_requested() {
+                return Err(Error::Interrupted);
+            }
         }
         let train_seconds = t0.elapsed().as_secs_f64();
         let eval = evaluate(&model.valid(), objective, val_set, device, 1000);
