@@ -51,7 +51,8 @@ class AnomalyDetector(_RunEstimator):
 
     def decision_function(self, X):
         """Anomaly scores (higher is more anomalous)."""
-        return self.run_.score(self._check(X))["scores"]
+        x = self._check(X)
+        return self.run_.score(x)["scores"]
 
     def predict(self, X):
         """1 for scores above ``threshold_``, else 0."""
@@ -77,7 +78,8 @@ class AnomalyDetector(_RunEstimator):
     def p_values(self, X):
         """Split-conformal p-values against the held-out normal calibration rows: for normal
         data exchangeable with them, P(p <= a) <= a. NaN when ``calibration_fraction`` is 0."""
-        return self.run_.score(self._check(X))["p_values"]
+        x = self._check(X)
+        return self.run_.score(x)["p_values"]
 
     def fit_predict(self, X, y=None):
         return self.fit(X).labels_

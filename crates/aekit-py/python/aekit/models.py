@@ -174,8 +174,15 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _RunEstimat
     def _n_features_out(self):
         return self.latent_dim_
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # aekit's models compute in float32: float32 in, float32 out (float64 is converted).
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
+
     def transform(self, X):
-        return self.run_.encode(self._check(X))
+        x = self._check(X)
+        return self.run_.encode(x)
 
     def inverse_transform(self, X):
         check_is_fitted(self, "run_")
@@ -183,11 +190,13 @@ class Autoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _RunEstimat
 
     def reconstruct(self, X):
         """Reconstructions of ``X`` in its own units."""
-        return self.run_.reconstruct(self._check(X))[0]
+        x = self._check(X)
+        return self.run_.reconstruct(x)[0]
 
     def reconstruction_error(self, X):
         """Mean squared error per value of each sample."""
-        return self.run_.reconstruct(self._check(X))[1]
+        x = self._check(X)
+        return self.run_.reconstruct(x)[1]
 
     def score(self, X, y=None):
         return -float(np.mean(self.reconstruction_error(X)))
