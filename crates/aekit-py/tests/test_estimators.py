@@ -111,7 +111,7 @@ def test_anomaly_detector_has_pyods_interface():
 
 
 def test_run_folders_go_both_ways(tmp_path, aekit_bin):
-    pd = pytest.importorskip("pandas")
+    import pandas as pd
     x, _ = table(300, False, 3)
     xt, _ = table(40, True, 4)
     cols = ["a", "b", "c", "d"]

@@ -15,6 +15,7 @@ mod demo;
 mod features;
 mod pca;
 mod photos;
+mod python;
 mod restore;
 mod run_use;
 mod serve;
