@@ -84,3 +84,23 @@ def test_ray_map_batches(detector):
     merged = got.merge(test.assign(cli_score=cli["score"]), on=COLS)
     assert len(merged) == 1000
     np.testing.assert_allclose(merged["score"], merged["cli_score"], rtol=1e-5)
+
+
+@pytest.mark.parametrize("example", ["spark_score.py", "ray_score.py"])
+def test_examples_score_a_parquet_table(detector, tmp_path, example):
+    import subprocess
+
+    import pandas as pd
+
+    from conftest import ROOT
+
+    run, test, cli = detector
+    test.to_parquet(tmp_path / "in.parquet", index=False)
+    env = dict(os.environ, PYSPARK_PYTHON=sys.executable)
+    r = subprocess.run([sys.executable, str(ROOT / "examples" / example), str(run), str(tmp_path / "in.parquet"), str(tmp_path / "out")],
+                       capture_output=True, text=True, env=env, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    got = pd.read_parquet(tmp_path / "out")
+    merged = got.merge(test.assign(cli_score=cli["score"]), on=COLS)
+    assert len(merged) == 1000
+    np.testing.assert_allclose(merged["score"], merged["cli_score"], rtol=1e-5)
