@@ -49,8 +49,19 @@ fn flat<'py>(py: Python<'py>, v: Vec<f32>, n: usize, p: usize) -> PyResult<Bound
 
 /// Fits PCA on `x` `[n, p]`: a dict of scikit-learn's fitted attributes.
 #[pyfunction]
-#[pyo3(signature = (x, n_components=None, fraction=None, whiten=false, solver="exact", seed=0))]
-fn pca_fit<'py>(py: Python<'py>, x: PyReadonlyArray2<'py, f32>, n_components: Option<usize>, fraction: Option<f64>, whiten: bool, solver: &str, seed: u64) -> PyResult<Bound<'py, PyDict>> {
+#[pyo3(signature = (x, n_components=None, fraction=None, whiten=false, solver="exact", seed=0, n_oversamples=10, n_iter=None))]
+#[allow(clippy::too_many_arguments)]
+fn pca_fit<'py>(
+    py: Python<'py>,
+    x: PyReadonlyArray2<'py, f32>,
+    n_components: Option<usize>,
+    fraction: Option<f64>,
+    whiten: bool,
+    solver: &str,
+    seed: u64,
+    n_oversamples: usize,
+    n_iter: Option<usize>,
+) -> PyResult<Bound<'py, PyDict>> {
     let (xs, _n, p) = matrix(&x, "X")?;
     let nc = match (n_components, fraction) {
         (Some(k), _) => NComponents::Count(k),
@@ -60,6 +71,8 @@ fn pca_fit<'py>(py: Python<'py>, x: PyReadonlyArray2<'py, f32>, n_components: Op
     let mut params = PcaParams::new(nc);
     params.whiten = whiten;
     params.seed = seed;
+    params.n_oversamples = n_oversamples;
+    params.n_iter = n_iter;
     params.solver = match solver {
         "exact" => Solver::Exact,
         "randomized" => Solver::Randomized,
@@ -221,22 +234,16 @@ impl PyEndpoint {
         let r = Route::parse(route).filter(|r| r.is_batched()).ok_or_else(|| PyValueError::new_err(format!("{route:?}: expected encode, decode, reconstruct or score")))?;
         let (xs, n, p) = matrix(&x, "X")?;
         check_finite(xs, p, "X")?;
-        let (want, outs) = py.allow_threads(|| -> aekit::Result<(usize, Vec<aekit::apps::endpoint::RowsOut>)> {
-            let ep = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-            let want = ep.row_len(r)?;
-            if p != want {
-                return Err(aekit::Error::InvalidArgument { name: "X", msg: format!("X has {p} features, but the model takes {want}") });
-            }
-            let mut outs = Vec::new();
-            for (i, chunk) in xs.chunks(CHUNK * p.max(1)).enumerate() {
-                let m = chunk.len() / p.max(1);
-                let _ = i;
-                outs.push(ep.rows(r, chunk.to_vec(), m, FlagRule { alpha })?);
-            }
-            Ok((want, outs))
-        })
-        .map_err(to_py)?;
-        let _ = want;
+        let outs = py
+            .allow_threads(|| -> aekit::Result<Vec<aekit::apps::endpoint::RowsOut>> {
+                let ep = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+                let want = ep.row_len(r)?;
+                if p != want {
+                    return Err(aekit::Error::InvalidArgument { name: "X", msg: format!("X has {p} features, but the model takes {want}") });
+                }
+                xs.chunks(CHUNK * p.max(1)).map(|chunk| ep.rows(r, chunk.to_vec(), chunk.len() / p.max(1), FlagRule { alpha })).collect()
+            })
+            .map_err(to_py)?;
         let d = PyDict::new(py);
         let mut codes = Vec::new();
         let mut outputs = Vec::new();

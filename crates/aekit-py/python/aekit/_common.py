@@ -1,8 +1,11 @@
 """Helpers the estimators share: seeds, run folders carried inside pickles."""
 
+import hashlib
 import numbers
 import os
+import shutil
 import tempfile
+import weakref
 
 import numpy as np
 
@@ -40,3 +43,29 @@ def write_run(files, path=None):
         with open(os.path.join(path, name), "wb") as f:
             f.write(data)
     return path
+
+
+def temp_run_dir(owner):
+    """A new temporary run folder, deleted when `owner` is garbage-collected (or at exit)."""
+    path = tempfile.mkdtemp(prefix="aekit-run-")
+    weakref.finalize(owner, shutil.rmtree, path, ignore_errors=True)
+    return path
+
+
+# Runs opened in this process, by the hash of their files: a worker that unpickles the same
+# scorer for every task (Spark does) opens the model once.
+_OPENED = {}
+
+
+def open_files(files):
+    """A Run for {name: bytes}, written to a temporary folder once per process."""
+    from .models import Run
+
+    key = hashlib.sha256(b"".join(hashlib.sha256(files[k]).digest() + k.encode() for k in sorted(files))).hexdigest()
+    run = _OPENED.get(key)
+    if run is None:
+        path = write_run(files)
+        run = Run(path)
+        weakref.finalize(run, shutil.rmtree, path, ignore_errors=True)
+        _OPENED[key] = run
+    return run

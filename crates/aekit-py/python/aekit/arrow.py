@@ -3,13 +3,13 @@
 
 An :class:`ArrowScorer` pickles the run's files (a few hundred kB), not a path, so workers on
 other machines need no shared file system; each worker process opens the model once, on first
-use. Memory per worker is one batch plus the model: batches stream through.
+use, however often the engine unpickles the scorer (Spark does for every task). Memory per worker is one batch plus the model: batches stream through.
 """
 
 import numpy as np
 
 from . import _aekit  # noqa: F401  (the native module must import on the worker)
-from ._common import read_run, write_run
+from ._common import open_files, read_run
 
 
 class ArrowScorer:
@@ -47,9 +47,7 @@ class ArrowScorer:
 
     def _open(self):
         if self._run is None:
-            from .models import Run
-
-            self._run = Run(write_run(self._files))
+            self._run = open_files(self._files)
         return self._run
 
     def _matrix(self, batch):

@@ -1,14 +1,13 @@
 """Autoencoders and VAEs as scikit-learn estimators, and run folders (:func:`load`)."""
 
 import json
-import tempfile
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _aekit
-from ._common import _seed, read_run, write_run
+from ._common import _seed, read_run, temp_run_dir, write_run
 
 
 class Run:
@@ -90,7 +89,8 @@ class _RunEstimator(BaseEstimator):
         names = getattr(X, "columns", None)
         X = validate_data(self, X, dtype=np.float32, ensure_min_samples=2)
         shape = self._shape(X.shape[1])
-        out = self.run_dir or tempfile.mkdtemp(prefix="aekit-run-")
+        # Without run_dir, the run lives in a temporary folder removed with the estimator.
+        out = self.run_dir or temp_run_dir(self)
         model = getattr(self, "model", None) or (None if anomaly is not None else self._model)
         report = _aekit.fit_run(
             np.ascontiguousarray(X, dtype=np.float32),
@@ -125,7 +125,7 @@ class _RunEstimator(BaseEstimator):
         files = state.pop("_run_files", None)
         self.__dict__.update(state)
         if files is not None:
-            self.run_dir_ = write_run(files)
+            self.run_dir_ = write_run(files, temp_run_dir(self))
             self.run_ = Run(self.run_dir_)
 
 

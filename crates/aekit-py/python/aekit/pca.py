@@ -22,33 +22,54 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     whiten : bool
         Scale the projections to unit variance.
     svd_solver : {"auto", "full", "covariance_eigh", "randomized"}
-        "full" and "covariance_eigh" both use aekit's exact solver (eigendecomposition of the
-        covariance matrix, scikit-learn's ``covariance_eigh``); "auto" chooses "randomized" as
-        scikit-learn does (more than 500 rows or columns and fewer than 80% of the components).
-    random_state : int or None
-        Seed of the randomized solver (None: 0, so results repeat).
+        "full" and "covariance_eigh" both use aekit's exact solver (an eigendecomposition of the
+        covariance matrix in float64, scikit-learn's ``covariance_eigh``; not an SVD of X, same
+        result up to rounding); "auto" follows scikit-learn 1.5+: the exact solver when
+        n_features <= 1000 and n_samples >= 10 n_features or the data are small, else
+        "randomized" for fewer than 80% of the components. The choice is ``_fit_svd_solver``.
+    iterated_power : int or "auto"
+        Power iterations of the randomized solver ("auto": 7 for fewer than 10% of the
+        components, else 4, as scikit-learn).
+    n_oversamples : int
+        Extra random directions of the randomized solver.
+    random_state : int, RandomState or None
+        Seed of the randomized solver (None: 0, so results repeat; scikit-learn draws a fresh one).
+    copy, tol, power_iteration_normalizer
+        Accepted for compatibility: aekit never modifies X, has no ARPACK solver (``tol``), and
+        normalizes power iterations its own way (only "auto" is accepted).
 
     Attributes: ``components_``, ``explained_variance_``, ``explained_variance_ratio_``,
     ``singular_values_``, ``mean_``, ``noise_variance_``, ``n_components_``, ``n_samples_``,
     ``n_features_in_``.
     """
 
-    def __init__(self, n_components=None, *, whiten=False, svd_solver="auto", random_state=None):
+    def __init__(self, n_components=None, *, copy=True, whiten=False, svd_solver="auto", tol=0.0, iterated_power="auto",
+                 n_oversamples=10, power_iteration_normalizer="auto", random_state=None):
         self.n_components = n_components
+        self.copy = copy
         self.whiten = whiten
         self.svd_solver = svd_solver
+        self.tol = tol
+        self.iterated_power = iterated_power
+        self.n_oversamples = n_oversamples
+        self.power_iteration_normalizer = power_iteration_normalizer
         self.random_state = random_state
 
     def _solver(self, n, p, k):
-        if self.svd_solver in ("full", "covariance_eigh"):
-            return "exact"
-        if self.svd_solver == "randomized":
-            return "randomized"
-        if self.svd_solver == "auto":
-            if max(n, p) > 500 and isinstance(k, numbers.Integral) and 1 <= k < 0.8 * min(n, p):
-                return "randomized"
-            return "exact"
-        raise ValueError(f"invalid svd_solver: {self.svd_solver!r}; expected 'auto', 'full', 'covariance_eigh' or 'randomized'")
+        """scikit-learn 1.5+'s choice (PCA._fit), mapped onto aekit's two solvers."""
+        s = self.svd_solver
+        if s == "auto":
+            if p <= 1000 and n >= 10 * p:
+                s = "covariance_eigh"
+            elif max(n, p) <= 500:
+                s = "full"
+            elif isinstance(k, numbers.Integral) and 1 <= k < 0.8 * min(n, p):
+                s = "randomized"
+            else:
+                s = "full"
+        if s not in ("full", "covariance_eigh", "randomized"):
+            raise ValueError(f"invalid svd_solver: {self.svd_solver!r}; expected 'auto', 'full', 'covariance_eigh' or 'randomized' (aekit has no ARPACK)")
+        return s
 
     def fit(self, X, y=None):
         self._fit(X)
@@ -72,9 +93,14 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             fraction = float(k)
         else:
             raise ValueError(f"n_components={k!r}: expected an int, a float in (0, 1) or None ('mle' is not supported)")
-        seed = _seed(self.random_state)
+        if self.power_iteration_normalizer != "auto":
+            raise ValueError(f"power_iteration_normalizer={self.power_iteration_normalizer!r}: aekit accepts only 'auto'")
+        n_iter = None if self.iterated_power == "auto" else int(self.iterated_power)
+        self._fit_svd_solver = self._solver(n, p, k)
         x32 = np.ascontiguousarray(X, dtype=np.float32)
-        r = _aekit.pca_fit(x32, n_components=count, fraction=fraction, whiten=bool(self.whiten), solver=self._solver(n, p, k), seed=seed)
+        r = _aekit.pca_fit(x32, n_components=count, fraction=fraction, whiten=bool(self.whiten),
+                           solver="randomized" if self._fit_svd_solver == "randomized" else "exact", seed=_seed(self.random_state),
+                           n_oversamples=int(self.n_oversamples), n_iter=n_iter)
         dtype = X.dtype
         self.components_ = np.asarray(r["components_"], dtype=dtype)
         self.explained_variance_ = np.asarray(r["explained_variance_"], dtype=dtype)
