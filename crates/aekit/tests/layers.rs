@@ -23,7 +23,7 @@ const LIBRARY: &[&[&str]] = &[
 const PROGRAM: &[&[&str]] = &[
     &["common", "config", "model"],
     &["codes", "info", "pca"],
-    &["features", "train", "eval", "generate", "restore", "anomaly"],
+    &["features", "train", "eval", "generate", "restore", "anomaly", "serve"],
     &["demo", "bench"],
     &["main"],
 ];
