@@ -409,48 +409,62 @@ fn wait_for(driver: &str, sid: &str, js: &str) {
     }
 }
 
+/// chromedriver on a free port with a headless Chromium session: (driver address, session id),
+/// and the driver process (killed when dropped).
+struct Browser {
+    driver: Child,
+    addr: String,
+    sid: String,
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = request(&self.addr, "DELETE", &format!("/session/{}", self.sid), &[], b"");
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn browser(dir: &Path, url: &str) -> Browser {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let driver = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start chromedriver ({e}): apt install chromium chromium-driver, as .ci/run does"));
+    let addr = format!("127.0.0.1:{port}");
+    let start_wait = Instant::now();
+    while TcpStream::connect(&addr).is_err() {
+        assert!(start_wait.elapsed() < Duration::from_secs(20), "chromedriver did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mut b = Browser { driver, addr, sid: String::new() };
+    let profile = dir.join("chromium-profile");
+    let caps = serde_json::json!({ "capabilities": { "alwaysMatch": { "browserName": "chrome", "goog:chromeOptions": {
+        "binary": "/usr/bin/chromium",
+        "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--window-size=1200,900", format!("--user-data-dir={}", profile.display())]
+    } } } });
+    b.sid = wd(&b.addr, "POST", "/session", caps)["sessionId"].as_str().unwrap().to_string();
+    wd(&b.addr, "POST", &format!("/session/{}/url", b.sid), serde_json::json!({ "url": url }));
+    b
+}
+
 #[test]
 #[ignore = "needs Debian's chromium and chromium-driver (.ci/run installs them); run with --include-ignored"]
 fn page_explorer_decodes_the_dragged_point_in_headless_chromium() {
     let t = tempfile::tempdir().unwrap();
     train_vae(t.path());
     let s = start(t.path(), &["--run", "vae"]);
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut driver = Command::new("chromedriver")
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start chromedriver ({e}): apt install chromium chromium-driver, as .ci/run does"));
-    struct Kill<'a>(&'a mut Child);
-    impl Drop for Kill<'_> {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let _guard = Kill(&mut driver);
-    let d = format!("127.0.0.1:{port}");
-    let start_wait = Instant::now();
-    while TcpStream::connect(&d).is_err() {
-        assert!(start_wait.elapsed() < Duration::from_secs(20), "chromedriver did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let profile = t.path().join("chromium-profile");
-    let caps = serde_json::json!({ "capabilities": { "alwaysMatch": { "browserName": "chrome", "goog:chromeOptions": {
-        "binary": "/usr/bin/chromium",
-        "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--window-size=1200,900", format!("--user-data-dir={}", profile.display())]
-    } } } });
-    let session = wd(&d, "POST", "/session", caps);
-    let sid = session["sessionId"].as_str().unwrap().to_string();
-    wd(&d, "POST", &format!("/session/{sid}/url"), serde_json::json!({ "url": format!("http://{}/", s.addr) }));
+    let b = browser(t.path(), &format!("http://{}/", s.addr));
+    let (d, sid) = (b.addr.as_str(), b.sid.as_str());
     // The explorer shows the run's 120 test samples and decodes the starting code.
-    wait_for(&d, &sid, "return explorer.codes.length === 120 && Number(document.getElementById('decoded').dataset.version) >= 1 && !explorer.busy");
-    let before = script(&d, &sid, "return document.getElementById('decoded').toDataURL()");
-    let v0 = script(&d, &sid, "return Number(document.getElementById('decoded').dataset.version)").as_u64().unwrap();
-    let z0 = script(&d, &sid, "return explorer.z.slice()");
-    let el = wd(&d, "POST", &format!("/session/{sid}/element"), serde_json::json!({ "using": "css selector", "value": "#map" }));
+    wait_for(d, sid, "return explorer.codes.length === 120 && Number(document.getElementById('decoded').dataset.version) >= 1 && !explorer.busy");
+    let before = script(d, sid, "return document.getElementById('decoded').toDataURL()");
+    let v0 = script(d, sid, "return Number(document.getElementById('decoded').dataset.version)").as_u64().unwrap();
+    let z0 = script(d, sid, "return explorer.z.slice()");
+    let el = wd(d, "POST", &format!("/session/{sid}/element"), serde_json::json!({ "using": "css selector", "value": "#map" }));
     let actions = serde_json::json!({ "actions": [{ "type": "pointer", "id": "mouse", "parameters": { "pointerType": "mouse" }, "actions": [
         { "type": "pointerMove", "origin": el, "x": -150, "y": 150, "duration": 0 },
         { "type": "pointerDown", "button": 0 },
@@ -458,15 +472,58 @@ fn page_explorer_decodes_the_dragged_point_in_headless_chromium() {
         { "type": "pointerMove", "origin": el, "x": 160, "y": -160, "duration": 200 },
         { "type": "pointerUp", "button": 0 }
     ] }] });
-    wd(&d, "POST", &format!("/session/{sid}/actions"), actions);
-    wait_for(&d, &sid, &format!("return Number(document.getElementById('decoded').dataset.version) > {v0} && !explorer.busy && !explorer.pending"));
-    let after = script(&d, &sid, "return document.getElementById('decoded').toDataURL()");
-    let z1 = script(&d, &sid, "return explorer.z.slice()");
+    wd(d, "POST", &format!("/session/{sid}/actions"), actions);
+    wait_for(d, sid, &format!("return Number(document.getElementById('decoded').dataset.version) > {v0} && !explorer.busy && !explorer.pending"));
+    let after = script(d, sid, "return document.getElementById('decoded').toDataURL()");
+    let z1 = script(d, sid, "return explorer.z.slice()");
     assert_ne!(z0, z1, "the drag moved the code");
     assert_ne!(before, after, "the decoded image changed with the code");
     // The page asked the server: the decode route was called more than once.
     let m = String::from_utf8(get(&s.addr, "/metrics").body).unwrap();
     let line = m.lines().find(|l| l.starts_with("aekit_requests_total{model=\"vae\",route=\"decode\",status=\"200\"}")).unwrap_or_else(|| panic!("{m}"));
     assert!(line.rsplit(' ').next().unwrap().parse::<u64>().unwrap() >= 2, "{line}");
-    wd(&d, "DELETE", &format!("/session/{sid}"), serde_json::json!({}));
+}
+
+#[test]
+#[ignore = "needs Debian's chromium and chromium-driver (.ci/run installs them); run with --include-ignored"]
+fn page_scores_an_uploaded_image_and_upscales_a_photo_in_headless_chromium() {
+    let t = tempfile::tempdir().unwrap();
+    let o = aekit(
+        t.path(),
+        &["anomaly", "fit", "--model", "dense", "--data", "mnist-embedded", "--normal-labels", "1", "--hidden", "32", "--latent", "4",
+          "--train-samples", "600", "--test-samples", "50", "--epochs", "2", "--out", "det", "--quiet"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s = start(t.path(), &["--run", "det", "--model", "photo-x2"]);
+    let b = browser(t.path(), &format!("http://{}/", s.addr));
+    let (d, sid) = (b.addr.as_str(), b.sid.as_str());
+    let digit = t.path().join("digit.png");
+    write_png(&digit, 28, 28, false);
+    let photo = t.path().join("photo.png");
+    write_png(&photo, 30, 20, true);
+    let upload = |css: &str, file: &Path| {
+        let el = wd(d, "POST", &format!("/session/{sid}/element"), serde_json::json!({ "using": "css selector", "value": css }));
+        let id = el.as_object().unwrap().values().next().unwrap().as_str().unwrap().to_string();
+        wd(d, "POST", &format!("/session/{sid}/element/{id}/value"), serde_json::json!({ "text": file.display().to_string() }));
+    };
+    let choose = |name: &str| {
+        script(d, sid, &format!("const m = document.getElementById('model'); m.value = '{name}'; m.dispatchEvent(new Event('change')); return true"));
+    };
+    wait_for(d, sid, "return document.getElementById('model').options.length === 2");
+    // Anomaly: the uploaded image is scored; the result table and the heat map appear.
+    choose("det");
+    wait_for(d, sid, "return !document.getElementById('anomaly').hidden");
+    upload("#file", &digit);
+    wait_for(d, sid, "return document.getElementById('a-result').textContent.includes('p-value')");
+    let text = script(d, sid, "return document.getElementById('a-result').textContent").as_str().unwrap().to_string();
+    assert!(text.contains("score") && text.contains("flagged"), "{text}");
+    // Restoration: the photo comes back twice the size.
+    choose("photo-x2");
+    wait_for(d, sid, "return !document.getElementById('restore').hidden");
+    upload("#r-file", &photo);
+    wait_for(d, sid, "const i = document.getElementById('r-after'); return i.complete && i.naturalWidth === 60 && i.naturalHeight === 40");
+    let m = String::from_utf8(get(&s.addr, "/metrics").body).unwrap();
+    for needle in ["model=\"det\",route=\"score\",status=\"200\"", "model=\"det\",route=\"reconstruct\",status=\"200\"", "model=\"photo-x2\",route=\"upscale\",status=\"200\""] {
+        assert!(m.contains(needle), "{needle} not in {m}");
+    }
 }
