@@ -25,7 +25,6 @@ machine's 2 cores.
 Prints markdown tables and writes WORK/anomaly_vs_pyod.json.
 """
 import argparse
-import csv
 import json
 import os
 import platform
@@ -38,19 +37,10 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SUITE = os.path.join(HERE, "..", "tables", "make_suite.py")
+sys.path.insert(0, os.path.join(HERE, "..", "tables"))
+from rivals import read  # noqa: E402  (the suite's CSV reader, shared with bench/tables)
+
 ORIGINAL = ("breast-cancer", "digits-0", "digits-8", "iris-setosa-versicolor", "pyod-generate-20d", "wine-class0")
-
-
-def read(path):
-    """As bench/tables/rivals.py reads a suite CSV."""
-    with open(path) as f:
-        r = csv.reader(f)
-        head = next(r)
-        rows = [list(map(float, row)) for row in r]
-    a = np.array(rows)
-    if head[-1] == "anomaly":
-        return a[:, :-1], a[:, -1].astype(int)
-    return a, None
 
 
 def main():

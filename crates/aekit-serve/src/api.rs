@@ -154,11 +154,7 @@ async fn not_found(req: Request) -> ApiError {
 
 fn describe(w: &Worker) -> serde_json::Value {
     let mut v = serde_json::to_value(&*w.info).unwrap_or_default();
-    if w.has_map {
-        if let Some(r) = v.get_mut("routes").and_then(|r| r.as_array_mut()) {
-            r.push("latent_map".into());
-        }
-    }
+    v["routes"] = serde_json::json!(*w.routes);
     v
 }
 
@@ -219,12 +215,11 @@ async fn model_route(State(st): State<Arc<AppState>>, Path((name, route_name)): 
         let names: Vec<&str> = Route::ALL.iter().map(|r| r.name()).collect();
         ApiError::new(StatusCode::NOT_FOUND, Some("route"), format!("no route {route_name:?}; routes are {}", names.join(", ")))
     })?;
-    let offered = describe(w)["routes"].as_array().is_some_and(|r| r.iter().any(|x| x == route.name()));
-    if !offered {
+    if !w.routes.contains(&route.name()) {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             Some("route"),
-            format!("{:?} is not offered by {name} (a {} run); it offers {}", route.name(), w.info.kind, describe(w)["routes"]),
+            format!("{:?} is not offered by {name} (a {} run); it offers {}", route.name(), w.info.kind, w.routes.join(", ")),
         ));
     }
     let want_method = if route == Route::LatentMap { Method::GET } else { Method::POST };

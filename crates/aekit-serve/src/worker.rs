@@ -51,7 +51,8 @@ pub struct Worker {
     pub info: Arc<ModelInfo>,
     /// Row routes' values per sample, and whether the latent map is offered.
     pub row_lens: Arc<Vec<(Route, usize)>>,
-    pub has_map: bool,
+    /// The routes offered (the model's, and `latent_map` when the map is loaded).
+    pub routes: Arc<Vec<&'static str>>,
     tx: SyncSender<Job>,
 }
 
@@ -73,11 +74,15 @@ impl Worker {
                 .filter_map(|r| endpoint.row_len(r).ok().map(|n| (r, n)))
                 .collect::<Vec<_>>(),
         );
-        let has_map = endpoint.check_route(Route::LatentMap).is_ok();
+        let mut routes = info.routes.clone();
+        if endpoint.check_route(Route::LatentMap).is_ok() {
+            routes.push(Route::LatentMap.name());
+        }
+        let routes = Arc::new(routes);
         let (tx, rx) = mpsc::sync_channel::<Job>(queue.max(1));
         let name = format!("aekit-infer-{}", info.name);
         std::thread::Builder::new().name(name).spawn(move || run(endpoint, rx, batching, metrics)).expect("spawn the inference thread");
-        Worker { info, row_lens, has_map, tx }
+        Worker { info, row_lens, routes, tx }
     }
 
     pub fn row_len(&self, route: Route) -> Option<usize> {

@@ -350,7 +350,9 @@ impl Endpoint {
                 }
             }
         };
-        let t = Tensor::<2>::from_data(TensorData::new(x.clone(), [n, p]), &self.device);
+        // Only reconstruct needs the inputs again (for the errors); the others hand them over.
+        let kept = (route == Route::Reconstruct).then(|| x.clone());
+        let t = Tensor::<2>::from_data(TensorData::new(x, [n, p]), &self.device);
         let mut out = RowsOut::default();
         match route {
             Route::Encode => {
@@ -364,6 +366,7 @@ impl Endpoint {
             }
             Route::Reconstruct => {
                 let mut y = to_vec(model.reconstruct(t));
+                let x = kept.expect("kept for reconstruct");
                 let errors = y.chunks_exact(p).zip(x.chunks_exact(p)).map(|(a, b)| mse(a, b)).collect();
                 unstandardize(&mut y);
                 out.outputs = Some(rows(y, p));
