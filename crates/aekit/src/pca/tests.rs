@@ -136,3 +136,69 @@
         let p = PcaParams::new(NComponents::Count(2)).fit(&a, 5).unwrap();
         assert!(p.transform(&a[..7]).unwrap_err().is_bad_input());
     }
+
+    /// Sparse-ish data (about 70% zeros) with 10 always-zero features among 120, a decaying
+    /// spectrum, and a NaN-free pseudo-random fill.
+    fn sparse_data(n: usize, p: usize) -> Vec<f32> {
+        let mut state = 5u64;
+        let mut next = move || {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (state >> 40) as f32 / (1u64 << 24) as f32
+        };
+        (0..n * p)
+            .map(|i| {
+                let f = i % p;
+                let (u, v) = (next(), next());
+                if f % 13 == 0 || u < 0.7 { 0.0 } else { v * 10.0 / (1.0 + f as f32 / 8.0) }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn leading_eigenpairs_match_the_full_eigendecomposition() {
+        // Count(10) of 110 active features takes the f32-then-refined path, All the full f64
+        // one; the leading ten must agree.
+        let (n, p) = (2000, 120);
+        let x = sparse_data(n, p);
+        let few = PcaParams::new(NComponents::Count(10)).skip_zeros(Some(false)).fit(&x, p).unwrap();
+        let all = PcaParams::new(NComponents::All).skip_zeros(Some(false)).fit(&x, p).unwrap();
+        assert_all_close(few.explained_variance(), &all.explained_variance()[..10], 1e-10, "variance");
+        assert_all_close(few.explained_variance_ratio(), &all.explained_variance_ratio()[..10], 1e-10, "ratio");
+        assert!(close(few.noise_variance(), all.explained_variance()[10..].iter().sum::<f64>() / 110.0, 1e-9));
+        let want: Vec<f64> = all.components()[..10 * p].iter().map(|&v| v as f64).collect();
+        let got: Vec<f64> = few.components().iter().map(|&v| v as f64).collect();
+        assert_all_close(&got, &want, 1e-4, "components");
+    }
+
+    #[test]
+    fn constant_features_get_zero_variance_and_unit_components() {
+        let (n, p) = (500, 120);
+        let x = sparse_data(n, p);
+        let all = PcaParams::new(NComponents::All).fit(&x, p).unwrap();
+        // 110 active features, then 10 zero eigenvalues whose components are the blank features.
+        assert!(all.explained_variance()[109] > 0.0);
+        assert!(all.explained_variance()[110..].iter().all(|&v| v == 0.0));
+        let comps = all.components();
+        for (r, f) in (110..120).zip((0..p).filter(|f| f % 13 == 0)) {
+            assert_eq!(comps[r * p + f], 1.0, "component {r}");
+        }
+        // Orthonormal rows.
+        for a in 0..p {
+            for b in 0..p {
+                let dot: f64 = (0..p).map(|i| comps[a * p + i] as f64 * comps[b * p + i] as f64).sum();
+                assert!((dot - (a == b) as u8 as f64).abs() < 1e-5, "rows {a}, {b}: {dot}");
+            }
+        }
+    }
+
+    #[test]
+    fn skipping_zeros_gives_the_dense_result() {
+        let (n, p) = (3000, 120);
+        let x = sparse_data(n, p);
+        let dense = PcaParams::new(NComponents::Count(20)).skip_zeros(Some(false)).fit(&x, p).unwrap();
+        let sparse = PcaParams::new(NComponents::Count(20)).skip_zeros(Some(true)).fit(&x, p).unwrap();
+        assert_all_close(sparse.explained_variance_ratio(), dense.explained_variance_ratio(), 1e-6, "ratio");
+        let m: Vec<f64> = dense.mean().iter().map(|&v| v as f64).collect();
+        let ms: Vec<f64> = sparse.mean().iter().map(|&v| v as f64).collect();
+        assert_all_close(&ms, &m, 1e-6, "mean");
+    }
