@@ -79,7 +79,9 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         return self._fit(X).transform(X)
 
     def _fit(self, X):
-        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
+        # Finiteness is checked by the Rust fit (in parallel), with the same ValueError naming
+        # the sample and feature; checking here too would read the data once more.
+        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2, ensure_all_finite=False)
         n, p = X.shape
         k = self.n_components
         count, fraction = None, None
