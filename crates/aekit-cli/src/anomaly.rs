@@ -193,6 +193,7 @@ fn fit(a: FitArgs) -> Result<()> {
         label_column: a.data.label_column.clone(),
         seed: m.seed,
         window,
+        checkpoints: Default::default(),
     };
     let request = aekit::train::TrainRequest::new(model_cfg, m.train_config()).with_data(data.describe()?);
     let r = anomaly::fit(&request, &split, &opts, &device, &a.out, &mut Progress::new(m.quiet))?;

@@ -15,6 +15,7 @@ use aekit::apps::endpoint::{Endpoint, FlagRule, Route};
 use aekit::data::{Dataset, SampleShape, Split};
 use aekit::device::Device;
 use aekit::pca::{NComponents, PcaParams, Solver};
+use aekit::train::run::Checkpoints;
 use aekit::train::{Observer, TrainConfig, TrainRequest};
 use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyKeyboardInterrupt, PyRuntimeError, PyValueError};
@@ -124,8 +125,12 @@ fn sample_shape(shape: &[usize]) -> PyResult<SampleShape> {
 /// Trains a model on `x` into the run folder `out` (an anomaly detector when `anomaly` holds
 /// its options as JSON); `options` (ModelOptions) and `train` (TrainConfig fields) are JSON
 /// objects over the library's defaults. Returns the report as JSON.
+///
+/// A `temporary` run folder (an estimator's own, deleted with it) is written after the last
+/// epoch only and without syncing files to disk; a folder the user named gets the command
+/// line's checkpoint after every epoch.
 #[pyfunction]
-#[pyo3(signature = (x, shape, out, model=None, options="{}", train="{}", anomaly=None, labels=None, feature_names=None))]
+#[pyo3(signature = (x, shape, out, model=None, options="{}", train="{}", anomaly=None, labels=None, feature_names=None, temporary=false))]
 #[allow(clippy::too_many_arguments)]
 fn fit_run(
     py: Python<'_>,
@@ -138,7 +143,9 @@ fn fit_run(
     anomaly: Option<&str>,
     labels: Option<PyReadonlyArray1<'_, u32>>,
     feature_names: Option<Vec<String>>,
+    temporary: bool,
 ) -> PyResult<String> {
+    let checkpoints = if temporary { Checkpoints::Final } else { Checkpoints::EveryEpoch };
     let (xs, n, p) = matrix(&x, "X")?;
     let shape = sample_shape(&shape)?;
     if shape.len() != p {
@@ -170,12 +177,13 @@ fn fit_run(
                 alpha: f("alpha", 0.05),
                 calibration_fraction: f("calibration_fraction", 0.2),
                 seed: train_cfg.seed,
+                checkpoints,
                 ..FitOptions::default()
             })
         }
         None => None,
     };
-    let result = py.allow_threads(|| -> Result<String, (aekit::Error, Option<PyErr>)> {
+    let fit = || -> Result<String, (aekit::Error, Option<PyErr>)> {
         let device = Device::flex();
         let mut ds = Dataset::new(xs.to_vec(), shape, labels).map_err(|e| (e, None))?;
         ds.feature_names = feature_names;
@@ -190,10 +198,12 @@ fn fit_run(
         let mut obs = Interruptible { last: Instant::now(), error: None };
         let report = match &fit_opts {
             Some(f) => anomaly::fit(&request, &split, f, &device, &out, &mut obs).and_then(|r| serde_json::to_string(&r).map_err(|e| aekit::Error::Numerical(e.to_string()))),
-            None => aekit::apps::train_run(&request, &split, &device, &out, &mut obs).and_then(|r| serde_json::to_string(&r.report).map_err(|e| aekit::Error::Numerical(e.to_string()))),
+            None => aekit::apps::train_run_with(&request, &split, &device, &out, &mut obs, checkpoints)
+                .and_then(|r| serde_json::to_string(&r.report).map_err(|e| aekit::Error::Numerical(e.to_string()))),
         };
         report.map_err(|e| (e, obs.error.take()))
-    });
+    };
+    let result = py.allow_threads(|| if temporary { aekit::io::without_sync(fit) } else { fit() });
     match result {
         Ok(r) => Ok(r),
         Err((_, Some(py_err))) => Err(py_err),

@@ -90,6 +90,7 @@ class _RunEstimator(BaseEstimator):
         X = validate_data(self, X, dtype=np.float32, ensure_min_samples=2)
         shape = self._shape(X.shape[1])
         # Without run_dir, the run lives in a temporary folder removed with the estimator.
+        temporary = not self.run_dir
         out = self.run_dir or temp_run_dir(self)
         model = getattr(self, "model", None) or (None if anomaly is not None else self._model)
         report = _aekit.fit_run(
@@ -101,6 +102,7 @@ class _RunEstimator(BaseEstimator):
             train=json.dumps(self._train_options()),
             anomaly=None if anomaly is None else json.dumps(anomaly),
             feature_names=None if names is None else [str(c) for c in names],
+            temporary=temporary,
         )
         self.run_dir_ = out
         self.report_ = json.loads(report)

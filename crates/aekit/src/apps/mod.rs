@@ -24,7 +24,19 @@ use crate::train::{Fitted, Observer, TrainRequest};
 /// of its objective to the report (reconstruction: the PCA comparison, a VAE's ELBO;
 /// restoration: PSNR and SSIM against classical baselines, `eval/`) and writes `report.json`.
 pub fn train_run(request: &TrainRequest, split: &Split, device: &Device, dir: &Path, observer: &mut dyn Observer) -> Result<Fitted> {
-    let fitted = run::train(request, split, device, dir, observer)?;
+    train_run_with(request, split, device, dir, observer, run::Checkpoints::EveryEpoch)
+}
+
+/// [`train_run`], writing the run folder during training `when` asked.
+pub fn train_run_with(
+    request: &TrainRequest,
+    split: &Split,
+    device: &Device,
+    dir: &Path,
+    observer: &mut dyn Observer,
+    when: run::Checkpoints,
+) -> Result<Fitted> {
+    let fitted = run::train_with(request, split, device, dir, observer, when)?;
     finish(request, fitted, split, device, dir)
 }
 

@@ -12,6 +12,26 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 
+thread_local! {
+    /// Whether [`write_atomic`] syncs a file before renaming it into place (see [`without_sync`]).
+    static SYNC: std::cell::Cell<bool> = const { std::cell::Cell::new(true) };
+}
+
+/// Runs `f` with the files this thread writes through [`write_atomic`] not synced to disk
+/// before they are renamed into place: still atomic for readers, not durable across a power
+/// cut. For temporary run folders (the Python package's in-process fits), where durability buys
+/// nothing and each sync costs milliseconds.
+pub fn without_sync<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            SYNC.with(|s| s.set(self.0));
+        }
+    }
+    let _restore = Restore(SYNC.with(|s| s.replace(false)));
+    f()
+}
+
 /// Writes a file atomically; `fill` writes the content into the given writer.
 pub fn write_atomic<F>(path: &Path, fill: F) -> Result<()>
 where
@@ -32,7 +52,9 @@ where
         fill(&mut buf).map_err(werr)?;
         buf.flush().map_err(werr)?;
     }
-    tmp.as_file().sync_all().map_err(werr)?;
+    if SYNC.with(|s| s.get()) {
+        tmp.as_file().sync_all().map_err(werr)?;
+    }
     tmp.persist(path).map_err(|e| werr(e.error))?;
     Ok(())
 }

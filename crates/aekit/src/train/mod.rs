@@ -118,6 +118,9 @@ pub struct EpochEnd<'a> {
     /// The test half of the split (what the epoch figures show).
     pub test: &'a Dataset,
     pub device: &'a Device,
+    /// Whether training ends after this epoch (the configured epochs are done, or early
+    /// stopping ends it).
+    pub last: bool,
 }
 
 impl EpochEnd<'_> {
@@ -355,7 +358,8 @@ pub fn fit_from(request: &TrainRequest, start: Start, split: &Split, device: &De
         let eval = evaluate(&model.valid(), objective, val_set, device, 1000);
         history.push(EpochStats { epoch, train_loss: sum / seen as f64, val_loss: eval.loss, val_mse: eval.mse, train_seconds, seconds: 0.0 });
         history.last_mut().expect("pushed").seconds = t0.elapsed().as_secs_f64();
-        observer.epoch_end(&EpochEnd { history: &history, model: &model, optim: &optim, request, test: &split.test, device })?;
+        let last = epoch == cfg.epochs || stop(&history);
+        observer.epoch_end(&EpochEnd { history: &history, model: &model, optim: &optim, request, test: &split.test, device, last })?;
         stopped_early = stop(&history) && epoch < cfg.epochs;
     }
     let valid = model.valid();

@@ -97,10 +97,24 @@ fn werr(path: &Path, source: std::io::Error) -> Error {
     Error::Write { path: path.to_path_buf(), source }
 }
 
-/// The observer that writes a run folder: after every epoch a checkpoint (weights, optimizer
-/// state, history), `model.safetensors`, `metrics.csv` and the epoch's figures.
+/// When the run folder is written during training.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Checkpoints {
+    /// After every epoch (the command line): an interrupted run resumes from its last epoch,
+    /// and the figures follow training.
+    #[default]
+    EveryEpoch,
+    /// After the last epoch only: for in-process fits of small data (the Python package), where
+    /// writing a checkpoint and re-rendering the figures every epoch costs more than the epoch.
+    Final,
+}
+
+/// The observer that writes a run folder: after every epoch (or only the last, see
+/// [`Checkpoints`]) a checkpoint (weights, optimizer state, history), `model.safetensors`,
+/// `metrics.csv` and the epoch's figures.
 pub struct RunWriter {
     dir: PathBuf,
+    when: Checkpoints,
 }
 
 impl RunWriter {
@@ -112,12 +126,17 @@ impl RunWriter {
         if cp.exists() {
             std::fs::remove_dir_all(&cp).map_err(|e| werr(&cp, e))?;
         }
-        Ok(RunWriter { dir: dir.to_path_buf() })
+        Ok(RunWriter { dir: dir.to_path_buf(), when: Checkpoints::EveryEpoch })
     }
 
     /// Continues writing the run in `dir` (its `config.json` stays).
     pub fn resume(dir: &Path) -> Self {
-        RunWriter { dir: dir.to_path_buf() }
+        RunWriter { dir: dir.to_path_buf(), when: Checkpoints::EveryEpoch }
+    }
+
+    pub fn checkpoints(mut self, when: Checkpoints) -> Self {
+        self.when = when;
+        self
     }
 
     /// The newest complete checkpoint of the run, ready to train on from `request`'s settings.
@@ -163,6 +182,9 @@ impl RunWriter {
 
 impl Observer for RunWriter {
     fn epoch_end(&mut self, end: &EpochEnd<'_>) -> Result<()> {
+        if self.when == Checkpoints::Final && !end.last {
+            return Ok(());
+        }
         self.checkpoint(end)?;
         let valid = end.model.valid();
         super::weights::save(&valid, &self.dir.join("model.safetensors"))?;
@@ -186,8 +208,13 @@ fn in_folder(e: Error, dir: &Path) -> Error {
 /// Trains a fresh model and writes the run folder `dir` as it goes (see [`RunWriter`]); the
 /// report is returned, not yet written.
 pub fn train(request: &TrainRequest, split: &Split, device: &Device, dir: &Path, observer: &mut dyn Observer) -> Result<Fitted> {
+    train_with(request, split, device, dir, observer, Checkpoints::EveryEpoch)
+}
+
+/// [`train`], writing the run folder `when` asked.
+pub fn train_with(request: &TrainRequest, split: &Split, device: &Device, dir: &Path, observer: &mut dyn Observer, when: Checkpoints) -> Result<Fitted> {
     request.check(split)?;
-    let mut writer = RunWriter::create(dir, request)?;
+    let mut writer = RunWriter::create(dir, request)?.checkpoints(when);
     let start = Start::fresh(request, device)?;
     super::fit_from(request, start, split, device, &mut (&mut writer, observer)).map_err(|e| in_folder(e, dir))
 }

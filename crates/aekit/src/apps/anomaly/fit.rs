@@ -30,11 +30,13 @@ pub struct FitOptions {
     pub seed: u64,
     /// For series: the windows the training samples are (see [`super::series::windows`]).
     pub window: Option<super::series::WindowSpec>,
+    /// When the run folder is written during training.
+    pub checkpoints: crate::train::run::Checkpoints,
 }
 
 impl Default for FitOptions {
     fn default() -> Self {
-        FitOptions { score: None, contamination: 0.1, alpha: 0.05, calibration_fraction: 0.2, normal_labels: None, label_column: None, seed: 0, window: None }
+        FitOptions { score: None, contamination: 0.1, alpha: 0.05, calibration_fraction: 0.2, normal_labels: None, label_column: None, seed: 0, window: None, checkpoints: Default::default() }
     }
 }
 
@@ -143,7 +145,8 @@ pub fn fit(request: &TrainRequest, split: &Split, opts: &FitOptions, device: &De
         (Some(c), true) => c.clone(),
         (None, true) => fit_set.clone(),
     };
-    let fitted = crate::apps::train_run(request, &Split { train: fit_set.clone(), test: val, val: None, patches: None }, device, out, observer)?;
+    let split = Split { train: fit_set.clone(), test: val, val: None, patches: None };
+    let fitted = crate::apps::train_run_with(request, &split, device, out, observer, opts.checkpoints)?;
     let (model, train_report) = (fitted.model, fitted.report);
     check_score(&model, score)?;
 
