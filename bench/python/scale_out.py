@@ -29,7 +29,11 @@ What is measured, for each engine and worker count (1 and 2):
   Correctness: 1,000 rows go through each engine and worker count, and their scores are compared with
   ``scorer(table)`` called directly in the driver, and with ``det.decision_function``.
 
-Prints markdown tables and writes WORK/scale_out.json.
+--control scores with ``ControlScorer`` (NumPy only, same columns) instead of aekit: the engines'
+own memory, to compare the workers' memory with (its scores are not the detector's; the score
+comparison lines then mean nothing).
+
+Prints markdown tables and writes WORK/scale_out.json (WORK/scale_out_control.json).
 """
 import argparse
 import glob
@@ -147,6 +151,18 @@ class RssSampler:
                 "worker_peaks_mb": [x / 2**20 for x in v], "driver_peak_mb": self.driver_peak / 2**20}
 
 
+class ControlScorer:
+    """The control for --control: same input and output columns as ArrowScorer, computed with
+    NumPy alone (no aekit), so that the memory a worker holds can be told apart from the engine's
+    own buffering."""
+
+    def __call__(self, t):
+        x = np.column_stack([t.column(c).to_numpy() for c in COLS])
+        score = (x * x).sum(axis=1)
+        return t.append_column("score", pa.array(score)).append_column("p_value", pa.array(np.full(len(score), np.nan))) \
+            .append_column("flag", pa.array(score > 10.0))
+
+
 def spark_session(n):
     from pyspark.sql import SparkSession
 
@@ -237,6 +253,7 @@ def main():
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--engines", nargs="+", default=["spark", "ray"])
+    ap.add_argument("--control", action="store_true", help="score with ControlScorer (NumPy only) instead of aekit")
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
     log = lambda m: print(m, file=sys.stderr, flush=True)
@@ -253,7 +270,7 @@ def main():
     t0 = time.perf_counter()
     det = aekit.AnomalyDetector(epochs=3).fit(train)
     fit_s = time.perf_counter() - t0
-    scorer = aekit.ArrowScorer(det)
+    scorer = ControlScorer() if a.control else aekit.ArrowScorer(det)
     data_dir = os.path.join(a.work, f"data-{a.rows}")
     t0 = time.perf_counter()
     make_data(data_dir, a.rows, a.files)
@@ -285,11 +302,11 @@ def main():
         one = next((q for q in results if q["engine"] == r["engine"] and q["workers"] == 1), None)
         r["speedup_vs_1"] = one["median_s"] / r["median_s"] if one else None
 
-    out = {"benchmark": "scale_out", "rows": a.rows, "files": a.files, "repeats": a.repeats, "fit_seconds": fit_s,
+    out = {"benchmark": "scale_out", "control": a.control, "rows": a.rows, "files": a.files, "repeats": a.repeats, "fit_seconds": fit_s,
            "scorer_vs_decision_function_max_abs_diff": float(np.max(np.abs(direct["score"] - det_scores))),
            "versions": {"python": platform.python_version(), "pyspark": pyspark.__version__, "ray": ray.__version__, "pyarrow": pa.__version__,
                         "psutil": psutil.__version__, "aekit": aekit.__version__}, "results": results}
-    path = os.path.join(a.work, "scale_out.json")
+    path = os.path.join(a.work, "scale_out_control.json" if a.control else "scale_out.json")
     with open(path, "w") as f:
         json.dump(out, f, indent=1, default=float)
     print(f"\nScoring {a.rows:,} rows ({a.files} Parquet files, 4 float64 columns) with aekit.ArrowScorer; "
