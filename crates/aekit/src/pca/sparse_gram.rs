@@ -30,6 +30,21 @@ pub(super) enum Kernel {
 }
 
 impl Kernel {
+    /// Every kernel this CPU can run, the widest first.
+    fn supported() -> Vec<Kernel> {
+        let mut all = Vec::new();
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::is_x86_feature_detected!("avx512f") {
+                all.push(Kernel::Avx512);
+            }
+            if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+                all.push(Kernel::Avx2);
+            }
+        }
+        all
+    }
+
     pub(super) fn detect() -> Option<Kernel> {
         #[cfg(target_arch = "x86_64")]
         {
@@ -62,7 +77,11 @@ pub(super) fn zero_fraction(x: &[f32], n: usize, p: usize) -> f64 {
 /// The centred scatter matrix (both triangles) and the column means, or `None` when the CPU has
 /// no kernel or the data fail the cancellation check (see the module documentation).
 pub(super) fn scatter_matrix_sparse(x: &[f32], n: usize, p: usize) -> Option<(Mat<f64>, Vec<f64>)> {
-    let kernel = Kernel::detect()?;
+    with_kernel(x, n, p, Kernel::detect()?)
+}
+
+/// [`scatter_matrix_sparse`] with a given kernel, which the CPU must support.
+fn with_kernel(x: &[f32], n: usize, p: usize, kernel: Kernel) -> Option<(Mat<f64>, Vec<f64>)> {
     let order = densest_groups_first(x, n, p);
     let threads = rayon::current_num_threads().max(1).min(n.div_ceil(R));
     let per = n.div_ceil(threads);
@@ -289,11 +308,19 @@ mod tests {
     use super::*;
 
     /// Sparse data with a nonzero mean, odd sizes (p not a multiple of G or of a segment; n not
-    /// a multiple of a block), against the dense shifted path.
+    /// a multiple of a block), against the dense shifted path, with every kernel the CPU has
+    /// (AVX-512 and AVX2 on an AVX-512 machine).
     #[test]
     fn matches_the_dense_path() {
-        let Some(_) = Kernel::detect() else { return };
-        for &(n, p) in &[(1000usize, 37usize), (3001, 130), (600, 3)] {
+        for kernel in Kernel::supported() {
+            for &(n, p) in &[(1000usize, 37usize), (3001, 130), (600, 3)] {
+                check_against_dense(kernel, n, p);
+            }
+        }
+    }
+
+    fn check_against_dense(kernel: Kernel, n: usize, p: usize) {
+        {
             let mut state = 7u64;
             let x: Vec<f32> = (0..n * p)
                 .map(|_| {
@@ -303,12 +330,12 @@ mod tests {
                 })
                 .collect();
             let (dense, mean_d) = super::super::solvers::scatter_matrix(&x, n, p);
-            let (sparse, mean_s) = scatter_matrix_sparse(&x, n, p).expect("kernel detected");
+            let (sparse, mean_s) = with_kernel(&x, n, p, kernel).expect("no cancellation in these data");
             for i in 0..p {
                 assert!((mean_d[i] - mean_s[i]).abs() < 1e-6, "mean {i}: {} vs {}", mean_d[i], mean_s[i]);
                 for j in 0..p {
                     let (a, b) = (dense[(i, j)], sparse[(i, j)]);
-                    assert!((a - b).abs() <= 1e-4 * (dense[(i, i)] * dense[(j, j)]).sqrt(), "n={n} p={p} ({i},{j}): {a} vs {b}");
+                    assert!((a - b).abs() <= 1e-4 * (dense[(i, i)] * dense[(j, j)]).sqrt(), "{kernel:?} n={n} p={p} ({i},{j}): {a} vs {b}");
                 }
             }
         }
