@@ -245,28 +245,27 @@ impl PyEndpoint {
         let (xs, n, p) = matrix(&x, "X")?;
         check_finite(xs, p, "X")?;
         let outs = py
-            .allow_threads(|| -> aekit::Result<Vec<aekit::apps::endpoint::RowsOut>> {
+            .allow_threads(|| -> aekit::Result<Vec<aekit::apps::endpoint::FlatRows>> {
                 let ep = self.inner.lock().unwrap_or_else(|e| e.into_inner());
                 let want = ep.row_len(r)?;
                 if p != want {
                     return Err(aekit::Error::InvalidArgument { name: "X", msg: format!("X has {p} features, but the model takes {want}") });
                 }
-                xs.chunks(CHUNK * p.max(1)).map(|chunk| ep.rows(r, chunk.to_vec(), chunk.len() / p.max(1), FlagRule { alpha })).collect()
+                xs.chunks(CHUNK * p.max(1)).map(|chunk| ep.rows_flat(r, chunk.to_vec(), chunk.len() / p.max(1), FlagRule { alpha })).collect()
             })
             .map_err(to_py)?;
         let d = PyDict::new(py);
         let mut codes = Vec::new();
         let mut outputs = Vec::new();
         let (mut errors, mut scores, mut pvals, mut flags) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        let (mut wc, mut wo) = (0, 0);
+        let mut width = 0;
         for o in outs {
+            width = o.width.max(width);
             if let Some(c) = o.codes {
-                wc = c.first().map(Vec::len).unwrap_or(wc);
-                codes.extend(c.into_iter().flatten());
+                codes.extend(c);
             }
             if let Some(v) = o.outputs {
-                wo = v.first().map(Vec::len).unwrap_or(wo);
-                outputs.extend(v.into_iter().flatten());
+                outputs.extend(v);
             }
             errors.extend(o.errors.unwrap_or_default());
             scores.extend(o.scores.unwrap_or_default());
@@ -274,8 +273,8 @@ impl PyEndpoint {
             flags.extend(o.flags.unwrap_or_default());
         }
         match r {
-            Route::Encode => d.set_item("codes", flat(py, codes, n, wc)?)?,
-            Route::Decode | Route::Reconstruct => d.set_item("outputs", flat(py, outputs, n, wo)?)?,
+            Route::Encode => d.set_item("codes", flat(py, codes, n, width)?)?,
+            Route::Decode | Route::Reconstruct => d.set_item("outputs", flat(py, outputs, n, width)?)?,
             _ => {}
         }
         if r == Route::Reconstruct {

@@ -133,6 +133,29 @@ pub struct RowsOut {
     pub top_columns: Option<Vec<Vec<ColumnError>>>,
 }
 
+/// A row route's answer in flat buffers, `[n, width]` row-major: what in-process callers (the
+/// Python package) take without an allocation per row. [`Endpoint::rows`] turns it into one
+/// vector per row (the JSON answer) and adds the top columns.
+#[derive(Debug, Default)]
+pub struct FlatRows {
+    /// `encode`: the latent codes, `[n, latent_dim]`.
+    pub codes: Option<Vec<f32>>,
+    /// `decode`, `reconstruct`: outputs in data space, `[n, input_len]`.
+    pub outputs: Option<Vec<f32>>,
+    /// Values per row of `codes` or `outputs`.
+    pub width: usize,
+    /// `reconstruct`: mean squared error per value (standardized units for table detectors).
+    pub errors: Option<Vec<f64>>,
+    /// `score`: the anomaly scores.
+    pub scores: Option<Vec<f64>>,
+    /// `score`: split-conformal p-values (`None` when the run has no calibration set).
+    pub p_values: Option<Vec<Option<f64>>>,
+    /// `score`: flagged as anomalous (see [`Endpoint::flag`]).
+    pub flags: Option<Vec<bool>>,
+    /// `score` on tables: the squared error of every value (standardized units), `[n, columns]`.
+    pub squared_errors: Option<Vec<f32>>,
+}
+
 /// One column's squared reconstruction error in one row.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ColumnError {
@@ -319,14 +342,34 @@ impl Endpoint {
     }
 
     /// Runs a row route on `n` samples `x` (`[n, row_len]` row-major), already checked for length
-    /// and finiteness by [`parse_rows`]. `score` flags with `rule`.
+    /// and finiteness by [`parse_rows`]. `score` flags with `rule`; on tables it also names each
+    /// row's three columns with the largest error.
     pub fn rows(&self, route: Route, x: Vec<f32>, n: usize, rule: FlagRule) -> Result<RowsOut> {
+        let flat = self.rows_flat(route, x, n, rule)?;
+        let rows = |v: Vec<f32>| -> Vec<Vec<f32>> { v.chunks_exact(flat.width.max(1)).map(|c| c.to_vec()).collect() };
+        let top_columns = match (&flat.squared_errors, &self.loaded) {
+            (Some(sq), Loaded::Detector(d)) => d.standardizer.as_ref().map(|s| sq.chunks_exact(s.columns.len().max(1)).map(|r| top_columns(r, &s.columns, 3)).collect()),
+            _ => None,
+        };
+        Ok(RowsOut {
+            codes: flat.codes.map(rows),
+            outputs: flat.outputs.map(rows),
+            errors: flat.errors,
+            scores: flat.scores,
+            p_values: flat.p_values,
+            flags: flat.flags,
+            top_columns,
+        })
+    }
+
+    /// [`Endpoint::rows`] in flat buffers, without the top columns.
+    pub fn rows_flat(&self, route: Route, x: Vec<f32>, n: usize, rule: FlagRule) -> Result<FlatRows> {
         let p = self.row_len(route)?;
         if x.len() != n * p {
             return Err(Error::Shape(format!("{} values for {n} samples of {p}", x.len())));
         }
         if n == 0 {
-            return Ok(RowsOut::default());
+            return Ok(FlatRows::default());
         }
         let run = self.run();
         let model = &run.model;
@@ -340,7 +383,6 @@ impl Endpoint {
                 x.chunks_exact_mut(p).for_each(|r| s.apply(r));
             }
         }
-        let rows = |v: Vec<f32>, w: usize| -> Vec<Vec<f32>> { v.chunks_exact(w.max(1)).map(|c| c.to_vec()).collect() };
         let unstandardize = |v: &mut [f32]| {
             if let Some(s) = std {
                 for r in v.chunks_exact_mut(s.columns.len()) {
@@ -353,23 +395,25 @@ impl Endpoint {
         // Only reconstruct needs the inputs again (for the errors); the others hand them over.
         let kept = (route == Route::Reconstruct).then(|| x.clone());
         let t = Tensor::<2>::from_data(TensorData::new(x, [n, p]), &self.device);
-        let mut out = RowsOut::default();
+        let mut out = FlatRows::default();
         match route {
             Route::Encode => {
-                let z = to_vec(model.encode(t));
-                out.codes = Some(rows(z, self.info.latent_dim.unwrap_or(1)));
+                out.codes = Some(to_vec(model.encode(t)));
+                out.width = self.info.latent_dim.unwrap_or(1);
             }
             Route::Decode => {
                 let mut y = to_vec(activate(model.decode(t), model.output()));
                 unstandardize(&mut y);
-                out.outputs = Some(rows(y, self.info.input_len));
+                out.outputs = Some(y);
+                out.width = self.info.input_len;
             }
             Route::Reconstruct => {
                 let mut y = to_vec(model.reconstruct(t));
                 let x = kept.expect("kept for reconstruct");
                 let errors = y.chunks_exact(p).zip(x.chunks_exact(p)).map(|(a, b)| mse(a, b)).collect();
                 unstandardize(&mut y);
-                out.outputs = Some(rows(y, p));
+                out.outputs = Some(y);
+                out.width = p;
                 out.errors = Some(errors);
             }
             Route::Score => {
@@ -377,8 +421,8 @@ impl Endpoint {
                 let (scores, _recon, sq) = super::anomaly::score_batch(model, d.state.score, t);
                 let p_values: Vec<Option<f64>> = scores.iter().map(|&s| d.state.p_value(s)).collect();
                 out.flags = Some(self.flag(&scores, &p_values, rule)?);
-                if let Some(s) = std {
-                    out.top_columns = Some(sq.chunks_exact(p).map(|r| top_columns(r, &s.columns, 3)).collect());
+                if std.is_some() {
+                    out.squared_errors = Some(sq);
                 }
                 out.scores = Some(scores);
                 out.p_values = Some(p_values);

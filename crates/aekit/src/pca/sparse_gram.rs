@@ -46,16 +46,7 @@ impl Kernel {
     }
 
     pub(super) fn detect() -> Option<Kernel> {
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::is_x86_feature_detected!("avx512f") {
-                return Some(Kernel::Avx512);
-            }
-            if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-                return Some(Kernel::Avx2);
-            }
-        }
-        None
+        Self::supported().first().copied()
     }
 
     /// Columns one pass of the kernel covers (4 registers).
