@@ -1,7 +1,7 @@
 //! `aekit._aekit`: the native half of the Python package, thin over the aekit library. Arrays
 //! cross as NumPy arrays (C-contiguous float32 are read in place); the GIL is released while a
-//! model trains or runs; Ctrl-C stops training between batches (KeyboardInterrupt), keeping the
-//! run folder's last complete checkpoint; aekit's bad-input errors become ValueError with the
+//! model trains or runs; Ctrl-C stops training between batches (KeyboardInterrupt), keeping a
+//! named run folder's last complete checkpoint; aekit's bad-input errors become ValueError with the
 //! library's message.
 //!
 //! The scikit-learn and PyOD interfaces are Python (`python/aekit`), over these functions.
@@ -24,7 +24,7 @@ use pyo3::types::PyDict;
 
 fn to_py(e: aekit::Error) -> PyErr {
     match e {
-        aekit::Error::Interrupted => PyKeyboardInterrupt::new_err("training interrupted (the run folder keeps its last complete checkpoint)"),
+        aekit::Error::Interrupted => PyKeyboardInterrupt::new_err("training interrupted (a run_dir you named keeps its last complete checkpoint)"),
         e if e.is_bad_input() => PyValueError::new_err(e.to_string()),
         e => PyRuntimeError::new_err(e.to_string()),
     }

@@ -120,6 +120,46 @@ fn resumed_run_equals_uninterrupted_run() {
     assert!(!part_dir.path().join("checkpoint/epoch-1").exists(), "older checkpoints are removed");
 }
 
+/// What a checkpoint policy leaves in the run folder at each epoch's end (the writer runs
+/// before this observer).
+struct Watch<'a> {
+    dir: &'a Path,
+    seen: Vec<(usize, bool, bool)>,
+}
+
+impl Observer for Watch<'_> {
+    fn epoch_end(&mut self, end: &EpochEnd<'_>) -> aekit::Result<()> {
+        let epoch = end.stats().epoch;
+        let written = self.dir.join("model.safetensors").is_file() && self.dir.join(format!("checkpoint/epoch-{epoch}")).is_dir();
+        self.seen.push((epoch, end.last, written));
+        Ok(())
+    }
+}
+
+#[test]
+fn final_checkpoints_write_the_run_folder_after_the_last_epoch_only() {
+    let _serial = serial();
+    let split = small(300, 100);
+    let device = Device::flex();
+    let req = request("dense", &split, TrainConfig::new().with_epochs(3));
+    let (every, last) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut watch = Watch { dir: every.path(), seen: Vec::new() };
+    let a = run::train_with(&req, &split, &device, every.path(), &mut watch, run::Checkpoints::EveryEpoch).unwrap();
+    assert_eq!(watch.seen, vec![(1, false, true), (2, false, true), (3, true, true)]);
+    let mut watch = Watch { dir: last.path(), seen: Vec::new() };
+    let b = run::train_with(&req, &split, &device, last.path(), &mut watch, run::Checkpoints::Final).unwrap();
+    assert_eq!(watch.seen, vec![(1, false, false), (2, false, false), (3, true, true)]);
+    // The same training either way, and the same files at the end but the earlier epochs'
+    // figures.
+    assert_eq!(losses(&a.report.epochs), losses(&b.report.epochs));
+    let earlier = |f: &String| f.starts_with("reconstruction_") && !f.ends_with("_3.png");
+    let every_files: Vec<String> = files(every.path()).into_iter().filter(|f| !earlier(f)).collect();
+    assert!(files(every.path()).len() > every_files.len(), "per-epoch figures were written every epoch");
+    assert_eq!(every_files, files(last.path()));
+    let csv = std::fs::read_to_string(last.path().join("metrics.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 4, "a header and the three epochs:\n{csv}");
+}
+
 #[test]
 fn a_nan_loss_stops_training_and_keeps_the_last_checkpoint() {
     let _serial = serial();
