@@ -293,20 +293,14 @@ pub(super) fn fit_randomized_gram(scatter: Mat<f64>, n: usize, k: usize, l: usiz
     for _ in 0..n_iter {
         q = orth(&scatter * &q);
     }
-    let t = q.transpose() * (&scatter * &q);
-    let eig = t
-        .self_adjoint_eigen(faer::Side::Lower)
-        .map_err(|e| Error::Numerical(format!("eigendecomposition of the {l}x{l} projection failed: {e:?}")))?;
-    let vals = eig.S().column_vector();
-    let mut order: Vec<usize> = (0..l).collect();
-    order.sort_by(|&a, &b| vals[b].partial_cmp(&vals[a]).unwrap_or(std::cmp::Ordering::Equal));
-    let rotated = &q * eig.U();
+    let (theta, vecs) = ritz(scatter.as_ref(), q.as_ref(), k)
+        .ok_or_else(|| Error::Numerical(format!("eigendecomposition of the {l}x{l} projection failed")))?;
     let denom = (n - 1) as f64;
-    let explained_variance: Vec<f64> = order.iter().take(k).map(|&j| vals[j].max(0.0) / denom).collect();
+    let explained_variance: Vec<f64> = theta.iter().map(|t| t.max(0.0) / denom).collect();
     let mut components = vec![0f64; k * p];
-    for (r, &j) in order.iter().take(k).enumerate() {
+    for r in 0..k {
         for i in 0..p {
-            components[r * p + i] = rotated[(i, j)];
+            components[r * p + i] = vecs[(i, r)];
         }
     }
     let total = (0..p).map(|i| scatter[(i, i)]).sum::<f64>() / denom;
