@@ -28,6 +28,8 @@ pub enum ScoreArg {
     Mse,
     /// A VAE's negative ELBO (z at the posterior mean).
     Elbo,
+    /// Images: squared error relative to the reconstruction's ink (the default for images).
+    Relative,
 }
 
 /// The model and training options `anomaly fit` and `bench one-class` share.
@@ -39,7 +41,7 @@ pub struct ModelOpts {
     pub model: Option<String>,
     #[command(flatten)]
     pub flags: ModelFlags,
-    /// Anomaly score (default: elbo for VAEs, mse otherwise).
+    /// Anomaly score (default: elbo for VAEs, relative for images, mse otherwise).
     #[arg(long, value_enum)]
     pub score: Option<ScoreArg>,
     #[arg(long, default_value_t = 20)]
@@ -91,6 +93,7 @@ impl ModelOpts {
         self.score.map(|s| match s {
             ScoreArg::Mse => ScoreKind::Mse,
             ScoreArg::Elbo => ScoreKind::NegElbo,
+            ScoreArg::Relative => ScoreKind::RelativeError,
         })
     }
 }

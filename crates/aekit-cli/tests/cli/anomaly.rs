@@ -21,6 +21,8 @@ fn anomaly_fit_and_score_on_one_digit_flags_the_others() {
     let fr = report(&t.path().join("det/anomaly_report.json"));
     // The embedded subset has ~450 training images of digit 1; 20% are held out for calibration.
     assert!(fr["n_calibration"].as_u64().unwrap() > 50, "{fr}");
+    // Images are scored by their error relative to the reconstruction's ink by default.
+    assert!(fr["score"].as_str().unwrap().contains("intensity"), "{fr}");
     assert!(fr["test_auroc"].as_f64().unwrap() > 0.9, "{fr}");
 
     // The contamination rule (the run's 0.05) on the test images.
@@ -258,6 +260,10 @@ fn anomaly_on_a_table_with_no_options_and_labels_only_at_scoring() {
     let (n_train, n_cal) = (fr["n_train"].as_u64().unwrap(), fr["n_calibration"].as_u64().unwrap());
     assert_eq!(n_train + n_cal, 400, "every normal row trains or calibrates: {fr}");
     assert_eq!(fr["n_test_normal"].as_u64(), Some(0), "{fr}");
+    assert!(fr["score"].as_str().unwrap().starts_with("reconstruction MSE"), "tables keep the MSE: {fr}");
+    // The images' relative score is refused on a table.
+    let o = aekit(t.path(), &["anomaly", "fit", "--data", "train.csv", "--score", "relative", "--out", "R2", "--quiet"]);
+    assert_bad_input(&o, "score", &["images"]);
 
     let o = aekit(t.path(), &["anomaly", "score", "--run", "R", "--data", "test.csv", "--label-column", "anomaly", "--out", "S/scores.csv", "--quiet"]);
     assert!(o.status.success(), "{}", stderr(&o));

@@ -89,7 +89,14 @@ pub fn fit(request: &TrainRequest, split: &Split, opts: &FitOptions, device: &De
         return Err(Error::arg("calibration fraction", format!("{}: expected 0 (no p-values) or a fraction in (0, 1)", opts.calibration_fraction)));
     }
     let variational = model_cfg.is_variational();
-    let score = opts.score.unwrap_or(if variational { ScoreKind::NegElbo } else { ScoreKind::Mse });
+    let score = opts.score.unwrap_or(match (variational, split.train.shape()) {
+        (true, _) => ScoreKind::NegElbo,
+        (false, SampleShape::Image { .. }) => ScoreKind::RelativeError,
+        (false, _) => ScoreKind::Mse,
+    });
+    if score == ScoreKind::RelativeError && !matches!(split.train.shape(), SampleShape::Image { .. }) {
+        return Err(Error::arg("score", "the relative score is for images (pixels in [0, 1]); use the MSE score for tables and series"));
+    }
     if score == ScoreKind::NegElbo && !variational {
         return Err(Error::arg("score", format!("the negative ELBO needs a VAE (--model vae or conv-vae), not {}; use the MSE score", model_cfg.name())));
     }
@@ -240,6 +247,11 @@ pub(crate) fn score_batch(model: &Model, kind: ScoreKind, x: Tensor<2>) -> (Vec<
             let kl: Vec<f32> = to_vec(parts.kl);
             rec.iter().zip(&kl).map(|(r, k)| *r as f64 + *k as f64).collect()
         }
+        (ScoreKind::RelativeError, _) => sq
+            .chunks_exact(p)
+            .zip(recon.chunks_exact(p))
+            .map(|(e, r)| e.iter().map(|&v| v as f64).sum::<f64>() / (r.iter().map(|&v| v.max(0.0) as f64).sum::<f64>() + 1.0))
+            .collect(),
         _ => sq.chunks_exact(p).map(|r| r.iter().map(|&e| e as f64).sum::<f64>() / p as f64).collect(),
     };
     debug_assert_eq!(s.len(), b);
