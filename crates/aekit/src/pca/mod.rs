@@ -115,7 +115,7 @@ impl PcaParams {
         if n < 2 {
             return Err(Error::arg("data", format!("PCA needs at least 2 samples, got {n}")));
         }
-        if let Some(i) = first_non_finite(x) {
+        if let Some(i) = crate::data::first_non_finite(x) {
             return Err(Error::arg("data", format!("value {} at sample {}, feature {} is not finite", x[i], i / p, i % p)));
         }
         let max_k = n.min(p);
@@ -177,16 +177,6 @@ impl PcaParams {
             solver: self.solver,
         })
     }
-}
-
-/// The index of the first NaN or infinity. Chunks are tested in parallel with a branch-free
-/// reduction (vectorised), and only a chunk that has one is searched.
-fn first_non_finite(x: &[f32]) -> Option<usize> {
-    use rayon::prelude::*;
-    const CHUNK: usize = 1 << 16;
-    x.par_chunks(CHUNK)
-        .position_first(|c| c.iter().fold(false, |bad, v| bad | !v.is_finite()))
-        .map(|at| at * CHUNK + x[at * CHUNK..].iter().position(|v| !v.is_finite()).unwrap_or(0))
 }
 
 /// A fitted PCA.

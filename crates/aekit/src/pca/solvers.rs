@@ -133,12 +133,7 @@ pub(super) fn fit_exact(mut cov: Mat<f64>, n: usize, p: usize, nc: NComponents) 
             (below.count() + 1).min(max_k)
         }
     };
-    let mut components = vec![0f64; k * p];
-    for (r, &col) in order.iter().take(k).enumerate() {
-        for (i, &f) in active.iter().enumerate() {
-            components[r * p + f] = vecs[(i, col)];
-        }
-    }
+    let mut components = place(vecs, order.iter().take(k).copied(), active.as_slice(), p, k);
     // Components past the active ones: unit vectors of the left-out features, in feature order
     // (any order is as right; eigenvalue 0 has them all).
     let inactive = (0..p).filter(|i| active.binary_search(i).is_err());
@@ -166,16 +161,29 @@ fn fit_exact_leading(cov: Mat<f64>, active: &[usize], n: usize, p: usize, k: usi
         None => leading_by_f32(cov.as_ref(), k)?,
     };
     let explained_variance: Vec<f64> = theta.iter().map(|t| t.max(0.0)).collect();
+    let components = place(vecs.as_ref(), 0..k, active, p, k);
+    let total: f64 = (0..m).map(|i| cov[(i, i)]).sum();
+    let noise_variance = noise_from_total(total, &explained_variance, max_k);
+    Ok(Fitted { components, explained_variance, total_variance: total, noise_variance })
+}
+
+/// Components `[k, p]` row-major: column `col` of `vecs` (rows: the `active` features) for each
+/// of `cols`, zeros at the other features.
+fn place(vecs: MatRef<'_, f64>, cols: impl Iterator<Item = usize>, active: &[usize], p: usize, k: usize) -> Vec<f64> {
     let mut components = vec![0f64; k * p];
-    for r in 0..k {
+    for (r, col) in cols.enumerate() {
         for (i, &f) in active.iter().enumerate() {
-            components[r * p + f] = vecs[(i, r)];
+            components[r * p + f] = vecs[(i, col)];
         }
     }
-    let total: f64 = (0..m).map(|i| cov[(i, i)]).sum();
-    let kept: f64 = explained_variance.iter().sum();
-    let noise_variance = if k < max_k { ((total - kept) / (max_k - k) as f64).max(0.0) } else { 0.0 };
-    Ok(Fitted { components, explained_variance, total_variance: total, noise_variance })
+    components
+}
+
+/// The mean of the `max_k - kept.len()` eigenvalues not kept, from the total variance (the
+/// truncated solvers do not compute them).
+fn noise_from_total(total: f64, kept: &[f64], max_k: usize) -> f64 {
+    let k = kept.len();
+    if k < max_k { ((total - kept.iter().sum::<f64>()) / (max_k - k) as f64).max(0.0) } else { 0.0 }
 }
 
 /// See [`fit_exact_leading`]: f32's unit roundoff.
@@ -305,8 +313,7 @@ pub(super) fn fit_randomized_gram(scatter: Mat<f64>, n: usize, k: usize, l: usiz
     }
     let total = (0..p).map(|i| scatter[(i, i)]).sum::<f64>() / denom;
     let max_k = n.min(p);
-    let kept: f64 = explained_variance.iter().sum();
-    let noise_variance = if k < max_k { ((total - kept) / (max_k - k) as f64).max(0.0) } else { 0.0 };
+    let noise_variance = noise_from_total(total, &explained_variance, max_k);
     Ok(Fitted { components, explained_variance, total_variance: total, noise_variance })
 }
 
@@ -349,8 +356,7 @@ pub(super) fn fit_randomized(
     }
     total /= denom;
     let max_k = n.min(p);
-    let kept: f64 = explained_variance.iter().sum();
-    let noise_variance = if k < max_k { ((total - kept) / (max_k - k) as f64).max(0.0) } else { 0.0 };
+    let noise_variance = noise_from_total(total, &explained_variance, max_k);
     Ok(Fitted { components, explained_variance, total_variance: total, noise_variance })
 }
 
