@@ -38,7 +38,7 @@ fn matrix<'a>(x: &'a PyReadonlyArray2<'_, f32>, what: &str) -> PyResult<(&'a [f3
 }
 
 fn check_finite(x: &[f32], p: usize, what: &str) -> PyResult<()> {
-    if let Some(i) = aekit::data::first_non_finite(x) {
+    if let Some(i) = aekit::linalg::first_non_finite(x) {
         return Err(PyValueError::new_err(format!("{what}: sample {}, value {} is {}; expected finite numbers", i / p.max(1), i % p.max(1), x[i])));
     }
     Ok(())

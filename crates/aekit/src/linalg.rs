@@ -21,6 +21,17 @@ pub fn principal_angles_deg(a: &[f32], b: &[f32], p: usize) -> Result<Vec<f64>> 
     Ok(angles)
 }
 
+/// The index of the first NaN or infinity (PCA's fit, the Python package's inputs). Chunks are
+/// tested in parallel with a branch-free reduction (vectorised), and only a chunk that has one
+/// is searched.
+pub fn first_non_finite(x: &[f32]) -> Option<usize> {
+    use rayon::prelude::*;
+    const CHUNK: usize = 1 << 16;
+    x.par_chunks(CHUNK)
+        .position_first(|c| c.iter().fold(false, |bad, v| bad | !v.is_finite()))
+        .map(|at| at * CHUNK + x[at * CHUNK..].iter().position(|v| !v.is_finite()).unwrap_or(0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -248,17 +248,6 @@ pub fn check_test_set(train: &Dataset, test: &Dataset, source: &Path) -> Result<
     Ok(())
 }
 
-/// The index of the first NaN or infinity (PCA's fit, the Python package's inputs). Chunks are
-/// tested in parallel with a branch-free reduction (vectorised), and only a chunk that has one
-/// is searched.
-pub fn first_non_finite(x: &[f32]) -> Option<usize> {
-    use rayon::prelude::*;
-    const CHUNK: usize = 1 << 16;
-    x.par_chunks(CHUNK)
-        .position_first(|c| c.iter().fold(false, |bad, v| bad | !v.is_finite()))
-        .map(|at| at * CHUNK + x[at * CHUNK..].iter().position(|v| !v.is_finite()).unwrap_or(0))
-}
-
 /// Uploads rows `idx` of `ds` as a `[B, P]` tensor: how every batch reaches a model.
 pub fn batch_tensor(ds: &Dataset, idx: &[usize], device: &burn::prelude::Device) -> burn::prelude::Tensor<2> {
     let p = ds.sample_len();

@@ -115,7 +115,7 @@ impl PcaParams {
         if n < 2 {
             return Err(Error::arg("data", format!("PCA needs at least 2 samples, got {n}")));
         }
-        if let Some(i) = crate::data::first_non_finite(x) {
+        if let Some(i) = crate::linalg::first_non_finite(x) {
             return Err(Error::arg("data", format!("value {} at sample {}, feature {} is not finite", x[i], i / p, i % p)));
         }
         let max_k = n.min(p);
