@@ -35,6 +35,10 @@ pub struct DenoiseArgs {
     /// images are cut into overlapping tiles whose borders are cropped, so there are no seams.
     #[arg(long, default_value_t = 256)]
     pub tile: usize,
+    /// Average the restorations of the 8 flips and rotations of each image (8x the time; fully
+    /// convolutional models only).
+    #[arg(long)]
+    pub self_ensemble: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -53,7 +57,7 @@ fn apply(a: &DenoiseArgs, what: Apply) -> Result<()> {
         (None, Some(name)) => restore::builtin::open(name, &device)?,
         (None, None) => unreachable!("clap requires --run or --model"),
     };
-    let written = restore::restore_files(&t, what, &a.input, &a.out, a.tile.max(8), &device)?;
+    let written = restore::restore_files(&t, what, &a.input, &a.out, restore::RestoreOptions { tile: a.tile.max(8), self_ensemble: a.self_ensemble }, &device)?;
     if !a.quiet {
         println!("wrote {} image(s) to {}", written.len(), a.out.display());
     }

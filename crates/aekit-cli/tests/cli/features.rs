@@ -101,6 +101,11 @@ fn conv_bottleneck_learns_from_shifted_and_occluded_digits() {
     assert_eq!(r["latent_dim"].as_u64(), Some(8));
     // Well above chance (10%) even after 2 epochs of a tiny model on 1000 images (about 45%).
     assert!(r["rows"][1]["accuracy_mean"].as_f64().unwrap() > 0.3, "{r}");
+    // Not fully convolutional (a dense bottleneck): no self-ensemble.
+    image::GrayImage::from_fn(28, 28, |x, y| image::Luma([((x * 9 + y * 5) % 256) as u8])).save(t.path().join("digit.png")).unwrap();
+    let o = aekit(t.path(), &["denoise", "--run", "run", "--input", "digit.png", "--out", "d", "--self-ensemble"]);
+    assert_bad_input(&o, "self-ensemble", &["digit.png", "not fully convolutional"]);
+    assert!(!t.path().join("d").exists());
     for bad in ["shift:1.5", "block:-2"] {
         let o = aekit(t.path(), &train_args(&["--model", "conv", "--latent", "8", "--task", "denoise", "--noise", bad, "--out", "x"]));
         assert_bad_input(&o, "noise", &["whole number of pixels"]);

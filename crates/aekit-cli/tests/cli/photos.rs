@@ -78,13 +78,51 @@ fn photos_train_on_patches_of_mixed_sizes_with_the_photo_defaults() {
         let o = aekit(t.path(), &["denoise", "--run", "full", "--input", "p/test", "--out", out, "--tile", tile, "--quiet"]);
         assert!(o.status.success(), "{}", stderr(&o));
     }
-    for (name, size) in [("a.png", (52, 37)), ("b.png", (30, 45))] {
-        let (w1, h1, a) = rgb_pixels(&t.path().join("whole").join(name));
-        let (w2, h2, b) = rgb_pixels(&t.path().join("tiled").join(name));
-        assert_eq!(((w1, h1), (w2, h2)), (size, size));
-        let max = a.iter().zip(&b).map(|(x, y)| x.abs_diff(*y)).max().unwrap();
-        assert!(max <= 1, "{name}: tiled and untiled differ by {max}/255");
+    assert_tiles_seamless(t.path(), "full", "p/test");
+}
+
+/// `denoise --run RUN` on `input` whole and on 16-pixel tiles, with and without the
+/// self-ensemble: tiled equals untiled up to 8-bit rounding, and the self-ensemble changes the
+/// output (it averages 8 different restorations).
+fn assert_tiles_seamless(root: &Path, run: &str, input: &str) {
+    for (out, tile, se) in [("whole", "4096", false), ("tiled", "16", false), ("whole-se", "4096", true), ("tiled-se", "16", true)] {
+        let out = format!("{run}-{out}");
+        let mut args = vec!["denoise", "--run", run, "--input", input, "--out", &out, "--tile", tile, "--quiet"];
+        if se {
+            args.push("--self-ensemble");
+        }
+        let o = aekit(root, &args);
+        assert!(o.status.success(), "{}", stderr(&o));
     }
+    for (name, size) in [("a.png", (52, 37)), ("b.png", (30, 45))] {
+        let px = |out: &str| {
+            let (w, h, v) = rgb_pixels(&root.join(format!("{run}-{out}")).join(name));
+            assert_eq!((w, h), size, "{run}-{out}/{name}");
+            v
+        };
+        let max = |a: &[u8], b: &[u8]| a.iter().zip(b).map(|(x, y)| x.abs_diff(*y)).max().unwrap();
+        let (whole, tiled, whole_se, tiled_se) = (px("whole"), px("tiled"), px("whole-se"), px("tiled-se"));
+        assert!(max(&whole, &tiled) <= 1, "{run} {name}: tiled and untiled differ by {}/255", max(&whole, &tiled));
+        assert!(max(&whole_se, &tiled_se) <= 1, "{run} {name}: self-ensemble tiled and untiled differ by {}/255", max(&whole_se, &tiled_se));
+        assert!(max(&whole, &whole_se) > 1, "{run} {name}: the self-ensemble changed nothing");
+    }
+}
+
+#[test]
+fn photos_unet_trains_on_patches_and_tiles_without_seams() {
+    let t = tempfile::tempdir().unwrap();
+    photo_folder(t.path());
+    let args = |patch: &'static str, out: &'static str| -> Vec<&'static str> {
+        vec!["train", "--task", "denoise", "--noise", "gaussian:0.1", "--data", "p", "--model", "unet", "--depth", "1", "--channels", "8", "--batch-size", "16", "--patch-size", patch, "--epochs", "2", "--out", out, "--quiet"]
+    };
+    let o = aekit(t.path(), &args("16", "unet"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let cfg = report(&t.path().join("unet/config.json"));
+    assert_eq!((cfg["model"]["model"].as_str(), cfg["model"]["features"].as_u64(), cfg["model"]["bottom"].as_u64()), (Some("unet"), Some(8), Some(1)), "{cfg}");
+    // The test photos are 52x37 and 30x45: padded to multiples of 4, tiles on the 4-pixel grid.
+    assert_tiles_seamless(t.path(), "unet", "p/test");
+    let o = aekit(t.path(), &args("18", "bad"));
+    assert_bad_input(&o, "divisible by 4", &["18x18"]);
 }
 
 #[test]

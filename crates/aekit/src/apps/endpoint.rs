@@ -475,7 +475,7 @@ impl Endpoint {
         let (h, w) = (img.height() as usize, img.width() as usize);
         let mut planar = Vec::with_capacity(c * h * w);
         crate::data::folder::push_planar(&img, c, &mut planar);
-        let (y, oh, ow) = tiles::restore_degraded(run, &planar, [c, h, w], 256, &self.device).map_err(|e| Error::arg("body", e.to_string()))?;
+        let (y, oh, ow) = tiles::restore_degraded(run, &planar, [c, h, w], tiles::RestoreOptions::default(), &self.device).map_err(|e| Error::arg("body", e.to_string()))?;
         tiles::png_bytes(&y, c, oh, ow).map_err(Error::Numerical)
     }
 

@@ -19,6 +19,7 @@ pub mod registry;
 pub mod residual;
 pub mod restore;
 pub mod sparse;
+pub mod unet;
 pub mod vae;
 
 pub use registry::ModelOptions;
@@ -246,6 +247,7 @@ models! {
     Restore(restore::RestoreNetConfig => restore::RestoreNet),
     /// `dncnn` and `vdsr` (one config, named by its `kind`).
     Residual(residual::ResidualNetConfig => residual::ResidualNet),
+    Unet(unet::UNetConfig => unet::UNet),
 }
 
 impl ModelConfig {

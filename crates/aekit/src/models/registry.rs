@@ -79,6 +79,7 @@ pub const PRESETS: &[Preset] = &[
     preset("dae", "restoration: the Keras denoising tutorial's conv autoencoder (3x3 convs + max pooling)", super::restore::dae_from_options),
     preset("srcnn", "restoration: SRCNN 9-5-5, same size in and out (superres: takes the bicubic-upscaled image)", super::restore::srcnn_from_options),
     preset("dncnn", "photo denoising: DnCNN, 3x3 conv + ReLU stack predicting the noise, global skip (--depth, --channels W, --batch-norm)", super::residual::dncnn_from_options),
+    preset("unet", "photo denoising: a small residual U-Net, 3x3 convs at full, 1/2 and 1/4 resolution, skips added (--channels W, --depth at 1/4)", super::unet::from_options),
     preset("vdsr", "photo super-resolution: VDSR, the dncnn network on the bicubic upscaling, learning the missing detail", super::residual::vdsr_from_options),
     preset("subpixel", "super-resolution: ESPCN, convolutions on the low-resolution image and a pixel shuffle by --scale", super::restore::subpixel_from_options),
 ];

@@ -76,7 +76,7 @@ pub fn demo_section(device: &Device, out: &Path) -> Result<Section> {
     let mut rng = crate::rng::stream(crate::train::objective::EVAL_SEED, 25);
     let noisy = q(clean.iter().map(|&v| v + (25.0 / 255.0 * crate::rng::standard_normal(&mut rng)) as f32).collect());
     let run = open("photo-denoise", device)?;
-    let (denoised, _, _) = super::tiles::restore_degraded(&run, &noisy, [3, h, w], 256, device)?;
+    let (denoised, _, _) = super::tiles::restore_degraded(&run, &noisy, [3, h, w], super::tiles::RestoreOptions::default(), device)?;
     save("noisy.png", &noisy, h, w)?;
     save("denoised.png", &denoised, h, w)?;
     rows.push(vec!["denoise, sigma 25/255".into(), "noisy input".into(), format!("{:.2}", psnr(&noisy)), "photo-denoise".into(), format!("{:.2}", psnr(&denoised))]);
@@ -86,7 +86,7 @@ pub fn demo_section(device: &Device, out: &Path) -> Result<Section> {
         let low = q(downscale(&clean, 3, h, w, s, Downscale::Bicubic));
         let bicubic = upscale_bicubic(&low, 3, h / s, w / s, s);
         let run = open(&format!("photo-x{s}"), device)?;
-        let (up, _, _) = super::tiles::restore_degraded(&run, &low, [3, h / s, w / s], 256, device)?;
+        let (up, _, _) = super::tiles::restore_degraded(&run, &low, [3, h / s, w / s], super::tiles::RestoreOptions::default(), device)?;
         save(&format!("bicubic_x{s}.png"), &bicubic, h, w)?;
         save(&format!("photo_x{s}.png"), &up, h, w)?;
         rows.push(vec![format!("super-resolution x{s}"), "bicubic upscaling".into(), format!("{:.2}", psnr(&bicubic)), format!("photo-x{s}"), format!("{:.2}", psnr(&up))]);

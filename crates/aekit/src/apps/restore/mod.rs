@@ -10,7 +10,7 @@ use std::path::Path;
 
 use burn::prelude::*;
 
-pub use tiles::{restore_files, restore_image, Apply};
+pub use tiles::{restore_files, restore_image, Apply, RestoreOptions};
 use crate::data::{Dataset, Split};
 use crate::error::{Error, Result};
 use crate::metrics::{psnr_image_db, ssim};
