@@ -83,6 +83,13 @@ aekit_task() {
     AEKIT_TRAIN_S=$(elapsed "$t0" "$t1")
     "$py" "$here/metrics.py" "$out" "$data/test/clean" "${scale_arg[@]}" --method aekit --task "$name" \
         --train-seconds "$AEKIT_TRAIN_S" --seconds "$(elapsed "$t1" "$t2")" >> "$results"
+    # The same run restoring with the self-ensemble (the mean over the 8 flips/rotations).
+    rm -rf "$out-se"
+    t1=$(now)
+    "$AEKIT_BIN" "$cmd" --run "$run" --input "$data/test/$input" --out "$out-se" --self-ensemble
+    t2=$(now)
+    "$py" "$here/metrics.py" "$out-se" "$data/test/clean" "${scale_arg[@]}" --method aekit-self-ensemble \
+        --task "$name" --train-seconds "$AEKIT_TRAIN_S" --seconds "$(elapsed "$t1" "$t2")" >> "$results"
 }
 # ---------------------------------------------------------------------------------------------
 

@@ -58,6 +58,8 @@ pub struct ModelFlags {
     #[arg(long)]
     pub l1: Option<f64>,
     /// dncnn, vdsr: convolutions in all (default 8); --channels W sets their width (default 48).
+    /// unet: convolutions at quarter resolution (default 2); --channels W its full-resolution
+    /// width (default 32).
     #[arg(long)]
     pub depth: Option<usize>,
     /// dncnn, vdsr: batch normalisation after each hidden convolution.

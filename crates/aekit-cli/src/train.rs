@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use aekit::apps::restore::{photo_defaults, PhotoDefaults};
+use aekit::apps::restore::{photo_defaults, photo_defaults_for, PhotoDefaults};
 use aekit::models::ModelConfig;
 use aekit::train::objective::{Denoise, Objective, Superres};
 use aekit::train::run::ResumeOptions;
@@ -15,8 +15,9 @@ use crate::model::ModelFlags;
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// The model (see the list below; presets such as vae-mnist bring their own settings).
-    /// Without it, --task denoise trains dncnn and --task superres vdsr, with batch size 16 and
-    /// (superres) bicubic downscaling unless given: the photo defaults.
+    /// Without it, --task denoise trains dncnn and --task superres vdsr, with batch size 16, a
+    /// cosine learning rate and (superres) bicubic downscaling unless given: the photo defaults,
+    /// which the photo models (dncnn, vdsr, unet) also keep when named.
     #[arg(long, value_parser = crate::model::names())]
     pub model: Option<String>,
     /// Continue the interrupted run in this folder from its last checkpoint (model, optimizer,
@@ -176,7 +177,7 @@ pub fn run(a: Args) -> Result<()> {
         (None, model) => {
             let out = a.out.clone().expect("clap requires --out without --resume");
             let photo = match model {
-                Some(_) => None,
+                Some(m) => photo_defaults_for(task_name(a.task), m),
                 None => Some(photo_defaults(task_name(a.task)).ok_or_else(|| {
                     anyhow::Error::new(aekit::Error::InvalidArgument { name: "model", msg: "--model is required for --task reconstruct (e.g. --model conv)".into() })
                 })?),

@@ -113,12 +113,14 @@ fn photos_unet_trains_on_patches_and_tiles_without_seams() {
     let t = tempfile::tempdir().unwrap();
     photo_folder(t.path());
     let args = |patch: &'static str, out: &'static str| -> Vec<&'static str> {
-        vec!["train", "--task", "denoise", "--noise", "gaussian:0.1", "--data", "p", "--model", "unet", "--depth", "1", "--channels", "8", "--batch-size", "16", "--patch-size", patch, "--epochs", "2", "--out", out, "--quiet"]
+        vec!["train", "--task", "denoise", "--noise", "gaussian:0.1", "--data", "p", "--model", "unet", "--depth", "1", "--channels", "8", "--patch-size", patch, "--epochs", "2", "--out", out, "--quiet"]
     };
     let o = aekit(t.path(), &args("16", "unet"));
     assert!(o.status.success(), "{}", stderr(&o));
     let cfg = report(&t.path().join("unet/config.json"));
     assert_eq!((cfg["model"]["model"].as_str(), cfg["model"]["features"].as_u64(), cfg["model"]["bottom"].as_u64()), (Some("unet"), Some(8), Some(1)), "{cfg}");
+    // A photo model named on the command line keeps the photo defaults.
+    assert_eq!((cfg["train"]["batch_size"].as_u64(), cfg["train"]["lr_schedule"].as_str()), (Some(16), Some("cosine")), "{cfg}");
     // The test photos are 52x37 and 30x45: padded to multiples of 4, tiles on the 4-pixel grid.
     assert_tiles_seamless(t.path(), "unet", "p/test");
     let o = aekit(t.path(), &args("18", "bad"));

@@ -48,6 +48,19 @@ pub fn photo_defaults(task: &str) -> Option<PhotoDefaults> {
     Some(PhotoDefaults { model, batch_size: 16, downscale: crate::data::degrade::Downscale::Bicubic, lr_schedule: crate::train::LrSchedule::Cosine })
 }
 
+/// The models made for photos: naming one with `--model` keeps the photo defaults' settings
+/// (batch 16, cosine, bicubic), because the generic ones (batch 128, constant rate) train them
+/// ~8x fewer steps: a unet trained so started *worse* than its noisy input for 800 steps
+/// (NOTES.md).
+pub const PHOTO_MODELS: &[&str] = &["dncnn", "vdsr", "unet"];
+
+/// The photo defaults for `task` with the model the user named: those of [`photo_defaults`]
+/// when `model` is one of [`PHOTO_MODELS`] (its own name kept), `None` otherwise.
+pub fn photo_defaults_for(task: &str, model: &str) -> Option<PhotoDefaults> {
+    let name = PHOTO_MODELS.iter().find(|m| **m == model)?;
+    photo_defaults(task).map(|p| PhotoDefaults { model: name, ..p })
+}
+
 /// One method's mean figures over the evaluated images.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct MethodScore {
