@@ -16,11 +16,10 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Initializer, PaddingConfig2d};
 use burn::prelude::*;
 
-use super::{Autoencoder, ImageRestorer, ModelSpec, Output};
+use super::{ImageRestorer, ModelSpec};
 use crate::data::SampleShape;
 use crate::error::{Error, Result};
 use crate::fused::{conv2d, conv2d_relu};
-use crate::loss::Loss;
 
 /// The name a residual network goes by (the architecture is the same).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -137,26 +136,36 @@ impl ImageRestorer for ResidualNet {
     }
 }
 
-impl Autoencoder for ResidualNet {
-    /// The whole network; the "code" is the restored image, flattened.
-    fn encode(&self, x: Tensor<2>) -> Tensor<2> {
-        let [b, _] = x.dims();
-        let [c, h, w] = [self.clean[0], self.clean[1], self.clean[2]];
-        self.forward_image(x.reshape([b, c, h, w])).reshape([b as i64, -1])
-    }
-    fn decode(&self, z: Tensor<2>) -> Tensor<2> {
-        z
-    }
-    fn output(&self) -> Output {
-        Output::Identity
-    }
-    fn loss_kind(&self) -> Loss {
-        Loss::Mse
-    }
-    fn as_image_restorer(&self) -> Option<&dyn ImageRestorer> {
-        Some(self)
-    }
+/// `Autoencoder` for a fully convolutional image-to-image network with a `forward_image`
+/// (`[B, C, H, W]` → same) and its training images' `clean: Vec<usize>` (`[C, H, W]`): the
+/// whole network is the "encoder" (its code is the restored image, flattened), the decoder the
+/// identity, the loss MSE on the unclipped output.
+macro_rules! image_to_image_autoencoder {
+    ($net:ty) => {
+        impl $crate::models::Autoencoder for $net {
+            fn encode(&self, x: Tensor<2>) -> Tensor<2> {
+                let [b, _] = x.dims();
+                let [c, h, w] = [self.clean[0], self.clean[1], self.clean[2]];
+                self.forward_image(x.reshape([b, c, h, w])).reshape([b as i64, -1])
+            }
+            fn decode(&self, z: Tensor<2>) -> Tensor<2> {
+                z
+            }
+            fn output(&self) -> $crate::models::Output {
+                $crate::models::Output::Identity
+            }
+            fn loss_kind(&self) -> $crate::loss::Loss {
+                $crate::loss::Loss::Mse
+            }
+            fn as_image_restorer(&self) -> Option<&dyn $crate::models::ImageRestorer> {
+                Some(self)
+            }
+        }
+    };
 }
+pub(crate) use image_to_image_autoencoder;
+
+image_to_image_autoencoder!(ResidualNet);
 
 fn from_options(input: SampleShape, o: &super::ModelOptions, kind: ResidualKind) -> Result<super::ModelConfig> {
     let mut c = ResidualNetConfig::new(input, kind).with_batch_norm(o.batch_norm);

@@ -14,11 +14,10 @@ use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfi
 use burn::nn::{Initializer, PaddingConfig2d};
 use burn::prelude::*;
 
-use super::{Autoencoder, ImageRestorer, ModelSpec, Output};
+use super::{ImageRestorer, ModelSpec};
 use crate::data::SampleShape;
 use crate::error::{Error, Result};
 use crate::fused::{conv2d, conv2d_relu, conv_transpose2d_relu};
-use crate::loss::Loss;
 
 /// Halvings of the resolution: inputs' sides must be multiples of 2^LEVELS.
 const HALVINGS: usize = 2;
@@ -145,26 +144,7 @@ impl ImageRestorer for UNet {
     }
 }
 
-impl Autoencoder for UNet {
-    /// The whole network; the "code" is the restored image, flattened.
-    fn encode(&self, x: Tensor<2>) -> Tensor<2> {
-        let [b, _] = x.dims();
-        let [c, h, w] = [self.clean[0], self.clean[1], self.clean[2]];
-        self.forward_image(x.reshape([b, c, h, w])).reshape([b as i64, -1])
-    }
-    fn decode(&self, z: Tensor<2>) -> Tensor<2> {
-        z
-    }
-    fn output(&self) -> Output {
-        Output::Identity
-    }
-    fn loss_kind(&self) -> Loss {
-        Loss::Mse
-    }
-    fn as_image_restorer(&self) -> Option<&dyn ImageRestorer> {
-        Some(self)
-    }
-}
+super::residual::image_to_image_autoencoder!(UNet);
 
 /// `--model unet` (`--channels W` sets the full-resolution width, `--depth` the convolutions at
 /// quarter resolution).
