@@ -7,6 +7,9 @@
 #
 #   bash bench/photos/run.sh [WORK_DIR]      (default: a new temporary folder, kept)
 #
+# aekit also trains the blind denoiser (`--noise gaussian:0.0-0.2`, shipped as
+# photo-denoise-blind), scored at sigma 15, 25 and 50 by blind.py.
+#
 # WORK_DIR/data is made once (reused when its manifest.json is there); WORK_DIR/results.jsonl
 # gets one JSON line per method and task (and {"kind": "load"} contention lines); the table is
 # printed at the end (report.py). Environment:
@@ -65,6 +68,9 @@ aekit_task() {
         denoise)
             name=denoise-sigma25 input=noisy25 cmd=denoise
             train_args=(--task denoise --noise gaussian:0.098 --patch-size 48) ;;
+        blind)
+            name=denoise-blind-sigma25 input=noisy25 cmd=denoise
+            train_args=(--task denoise --noise gaussian:0.0-0.2 --patch-size 48) ;;
         x2|x4)
             s="${task#x}" name="superres-$task" input="lowres_$task" cmd=upscale
             train_args=(--task superres --scale "$s" --patch-size 64)
@@ -121,6 +127,13 @@ for task in denoise x2 x4; do
         torch_task "$task" "$budget"
     fi
 done
+
+# The blind denoiser (sigma drawn in [0, 0.2] per crop): trained here, then scored at sigma
+# 15, 25 and 50 beside the sigma-25 model, NL-means and BM3D (blind.py; its own noisy copies).
+if want aekit; then
+    aekit_task blind
+    "$py" "$here/blind.py" "$data" "$work/blind" "$results" --aekit "$AEKIT_BIN" --blind-run "$work/runs/aekit-blind"
+fi
 
 machine_info dirty
 echo "Photo restoration (bench/photos), $RUN_DATE, $MACHINE_CPU, $MACHINE_NPROC CPUs, $THREADS threads each, commit $GIT_REV"

@@ -15,7 +15,8 @@ pub struct ServeArgs {
     /// A run folder to serve, as PATH (named after the folder) or NAME=PATH; repeat for several.
     #[arg(long = "run", value_name = "[NAME=]PATH")]
     pub runs: Vec<String>,
-    /// A built-in model to serve (photo-denoise, photo-x2, photo-x4); repeat for several.
+    /// A built-in model to serve (photo-denoise, photo-denoise-blind, photo-x2, photo-x4); repeat
+    /// for several.
     #[arg(long = "model", value_name = "NAME")]
     pub models: Vec<String>,
     /// Address to listen on; port 0 picks a free port (the address is printed on stdout).
