@@ -118,8 +118,26 @@ fn fits(len: usize, rows: usize, cols: usize, rs: usize, cs: usize) -> bool {
     rows == 0 || cols == 0 || (rows - 1) * rs + (cols - 1) * cs < len
 }
 
+/// The gemm's own threads for a kernel whose batch makes `chunks` chunks: all of rayon's when
+/// there are fewer chunks than threads (restoring one photo is a batch of 1, and ran on one
+/// core), none otherwise, so chunk- and gemm-level parallelism do not compete. The gemm splits
+/// rows and columns, never the sum over k, so the result is the same bit for bit.
+fn gemm_threads(chunks: usize) -> Parallelism {
+    if chunks < rayon::current_num_threads() {
+        Parallelism::Rayon(0)
+    } else {
+        Parallelism::None
+    }
+}
+
 /// `dst[m×n]` (row stride `dst_rs`) = `a[m×k]`·`b[k×n]`, on the calling thread.
 fn matmul(m: usize, n: usize, k: usize, dst: &mut [f32], dst_rs: usize, a: M, b: M) {
+    matmul_par(m, n, k, dst, dst_rs, a, b, Parallelism::None)
+}
+
+/// [`matmul`] with the gemm's threads given ([`gemm_threads`]).
+#[allow(clippy::too_many_arguments)]
+fn matmul_par(m: usize, n: usize, k: usize, dst: &mut [f32], dst_rs: usize, a: M, b: M, par: Parallelism) {
     assert!(fits(dst.len(), m, n, dst_rs, 1) && fits(a.v.len(), m, k, a.rs, a.cs) && fits(b.v.len(), k, n, b.rs, b.cs));
     if m == 0 || n == 0 {
         return;
@@ -152,7 +170,7 @@ fn matmul(m: usize, n: usize, k: usize, dst: &mut [f32], dst_rs: usize, a: M, b:
             false,
             false,
             false,
-            Parallelism::None,
+            par,
         )
     }
 }
@@ -398,6 +416,7 @@ pub(crate) fn conv2d(g: &Geom, batch: usize, x: &[f32], weight: &[f32], bias: &[
     // Not zeroed first: every value is written below (zeroing a fresh output was a `memset` of
     // the whole activation per layer and step).
     let mut y: Vec<f32> = Vec::with_capacity(len);
+    let par = gemm_threads(batch.div_ceil(bc.max(1)));
     y.spare_capacity_mut()[..len].par_chunks_mut((bc * o * n).max(1)).enumerate().for_each(|(ci, yc)| {
         let nb = yc.len() / (o * n);
         let ld = nb * n;
@@ -406,7 +425,7 @@ pub(crate) fn conv2d(g: &Geom, batch: usize, x: &[f32], weight: &[f32], bias: &[
             im2col(&taps, g, &x[(ci * bc + b) * g.image()..][..g.image()], &mut cols, ld, b * n);
         }
         let mut out = scratch(o * ld);
-        matmul(o, ld, k, &mut out, ld, M::new(weight, k, 1), M::new(&cols, ld, 1));
+        matmul_par(o, ld, k, &mut out, ld, M::new(weight, k, 1), M::new(&cols, ld, 1), par);
         from_channel_major_uninit(&out, o, n, yc, Some(bias), relu);
         recycle([cols, out]);
     });
@@ -477,13 +496,14 @@ pub(crate) fn conv_transpose2d(g: &Geom, batch: usize, x: &[f32], weight: &[f32]
     let bc = chunk_len(batch, g);
     let taps = Taps::new(g);
     let mut y = vec![0.0f32; batch * g.image()];
+    let par = gemm_threads(batch.div_ceil(bc.max(1)));
     y.par_chunks_mut((bc * g.image()).max(1)).enumerate().for_each(|(chunk, yc)| {
         let nb = yc.len() / g.image();
         let ld = nb * n;
         let mut xt = scratch(ci * ld);
         to_channel_major(&x[chunk * bc * ci * n..][..nb * ci * n], ci, n, &mut xt);
         let mut cols = scratch(k * ld);
-        matmul(k, ld, ci, &mut cols, ld, M::new(weight, 1, k), M::new(&xt, ld, 1));
+        matmul_par(k, ld, ci, &mut cols, ld, M::new(weight, 1, k), M::new(&xt, ld, 1), par);
         let plane = (g.h * g.w).max(1);
         for b in 0..nb {
             let img = &mut yc[b * g.image()..][..g.image()];
