@@ -35,8 +35,8 @@ pub struct DenoiseArgs {
     /// images are cut into overlapping tiles whose borders are cropped, so there are no seams.
     #[arg(long, default_value_t = 256)]
     pub tile: usize,
-    /// Average the restorations of the 8 flips and rotations of each image (8x the time; fully
-    /// convolutional models only).
+    /// Average the restorations of the 8 flips and rotations of each image (8x the arithmetic,
+    /// ~4x the time; fully convolutional models only).
     #[arg(long)]
     pub self_ensemble: bool,
 }
