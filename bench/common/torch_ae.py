@@ -27,6 +27,9 @@ def parser(doc, default_train_samples=None, epochs=3, seed=0):
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--seed", type=int, default=seed)
+    p.add_argument("--device", default="cpu",
+                   help="cpu (default) or cuda: the model and the whole data set go there once, "
+                        "batches are gathered there, and each epoch's time ends with a synchronize")
     return p
 
 
@@ -67,8 +70,9 @@ def run(args, build_model, loss_fn, test_sums=None, image_shape=(784,), *, batch
         x = benchutil.load_mnist(args.data_dir, split)[:limit]
         return torch.from_numpy(x.reshape(x.shape[0], *image_shape).copy())
 
-    x_train = load("train", getattr(args, "train_samples", None))
-    x_test = load("t10k")
+    device = torch.device(args.device)
+    x_train = load("train", getattr(args, "train_samples", None)).to(device)
+    x_test = load("t10k").to(device)
 
     benchutil.print_versions(
         torch=torch.__version__,
@@ -79,12 +83,14 @@ def run(args, build_model, loss_fn, test_sums=None, image_shape=(784,), *, batch
         mkl=bool(torch.backends.mkl.is_available()),
         openmp=bool(torch.backends.openmp.is_available()),
         cpu_capability=torch.backends.cpu.get_cpu_capability(),
+        device=str(device),
+        gpu=torch.cuda.get_device_name(device) if device.type == "cuda" else None,
     )
 
     # Seed, then the model, then the optimizer (loading the data draws nothing), as the
     # PyTorch VAE example does.
     torch.manual_seed(args.seed)
-    model = build_model()
+    model = build_model().to(device)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, eps=1e-8)  # eps: PyTorch's default
     n = x_train.shape[0]
 
@@ -92,7 +98,7 @@ def run(args, build_model, loss_fn, test_sums=None, image_shape=(784,), *, batch
         gen = torch.Generator().manual_seed(args.seed)
 
         def batches(x, batch_size):
-            order = torch.randperm(x.shape[0], generator=gen)
+            order = torch.randperm(x.shape[0], generator=gen).to(x.device)
             for start in range(0, x.shape[0], batch_size):
                 yield x.index_select(0, order[start:start + batch_size])
 
@@ -107,6 +113,8 @@ def run(args, build_model, loss_fn, test_sums=None, image_shape=(784,), *, batch
             opt.step()
             total += loss.item() * (1 if loss_is_sum else xb.shape[0])
             seen += xb.shape[0]
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
         train_seconds = time.perf_counter() - t0
         train_loss = total / seen
         extra = epoch_end(model, x_test, epoch, train_loss) if epoch_end else {}

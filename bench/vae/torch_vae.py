@@ -119,7 +119,7 @@ def train_batches(x, batch_size):
     draw_int64()  # _BaseDataLoaderIter: self._base_seed
     gen = torch.Generator()
     gen.manual_seed(draw_int64())  # RandomSampler.__iter__ (at the first batch)
-    order = torch.randperm(x.shape[0], generator=gen)
+    order = torch.randperm(x.shape[0], generator=gen).to(x.device)
     for start in range(0, x.shape[0], batch_size):
         yield x.index_select(0, order[start:start + batch_size])
 
@@ -179,7 +179,7 @@ def main(args):
             print('====> Epoch: {} Average loss: {:.4f}'.format(epoch, train_loss), file=sys.stderr, flush=True)
         test_loss, test_rec, test_kl = test(model, x_test, args)
         with torch.no_grad():
-            model.decode(torch.randn(64, 20))  # the example's sample (saved as an image there)
+            model.decode(torch.randn(64, 20).to(x_test.device))  # the example's sample (saved as an image there)
         mean_loss, mean_rec, _ = test_mean_z(model, x_test, args)
         last.update(epochs=args.epochs, seed=args.seed, train_loss=train_loss, test_loss=test_loss,
                     test_loss_mean_z=mean_loss, test_reconstruction=test_rec,

@@ -166,7 +166,7 @@ pub fn run(c: Command) -> Result<()> {
 
 fn fit(a: FitArgs) -> Result<()> {
     let m = &a.model;
-    let device = m.device.backend().device()?;
+    let device = m.device.device()?;
     // A table of normal rows trains whole unless a test split is asked for.
     let mut data = a.data.clone();
     data.test_fraction.get_or_insert(0.0);
@@ -218,7 +218,7 @@ fn fit(a: FitArgs) -> Result<()> {
 }
 
 fn score(a: ScoreArgs) -> Result<()> {
-    let device = a.on.device.backend().device()?;
+    let device = a.on.device.device()?;
     let det = Detector::open(&a.on.run, &device)?;
     let rule = match (a.threshold, a.alpha, a.contamination) {
         (Some(t), _, _) => Rule::Threshold(t),

@@ -38,7 +38,7 @@ pub fn run(c: Command) -> Result<()> {
 
 fn one_class_run(a: OneClassArgs) -> Result<()> {
     let m = &a.model;
-    let device = m.device.backend().device()?;
+    let device = m.device.device()?;
     let split = a.data.load(m.seed, m.quiet)?;
     let model_cfg = m.model_config(split.train.shape())?;
     let digits = a.digits.clone().unwrap_or_else(|| (0..10).collect());

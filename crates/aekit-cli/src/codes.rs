@@ -25,7 +25,7 @@ pub struct RunArgs {
 impl RunArgs {
     /// The device, and the run's model loaded onto it.
     pub fn open(&self) -> Result<(aekit::device::Device, Run)> {
-        let device = self.device.backend().device()?;
+        let device = self.device.device()?;
         let t = Run::open(&self.run, &device)?;
         Ok((device, t))
     }

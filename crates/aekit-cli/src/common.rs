@@ -209,6 +209,18 @@ impl DeviceArg {
             DeviceArg::Cuda => Backend::Cuda,
         }
     }
+
+    /// The device, with a line on stderr naming the GPU adapter (and warning when it is a
+    /// software driver, which trains far slower than the CPU backend).
+    pub fn device(self) -> aekit::Result<aekit::device::Device> {
+        let device = self.backend().device()?;
+        #[cfg(feature = "wgpu")]
+        if let (DeviceArg::Wgpu, Some(a)) = (self, aekit::device::wgpu::adapter()) {
+            let soft = if a.software { " - a software driver running on the CPU: expect it to be much slower than --device cpu" } else { "" };
+            eprintln!("wgpu: {} ({}){soft}", a.name, a.api);
+        }
+        Ok(device)
+    }
 }
 
 /// One progress bar per epoch and a summary line after it.

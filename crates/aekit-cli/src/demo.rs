@@ -19,7 +19,7 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<()> {
-    let device = a.device.backend().device()?;
+    let device = a.device.device()?;
     if !a.quiet {
         eprintln!("demo: running on {}", aekit::data::builtin::EMBEDDED_DESCRIPTION);
     }

@@ -51,7 +51,7 @@ pub struct UpscaleArgs {
 }
 
 fn apply(a: &DenoiseArgs, what: Apply) -> Result<()> {
-    let device = a.device.backend().device()?;
+    let device = a.device.device()?;
     let t = match (&a.run, &a.model) {
         (Some(run), _) => aekit::train::run::Run::open(run, &device)?,
         (None, Some(name)) => restore::builtin::open(name, &device)?,

@@ -114,7 +114,7 @@ pub fn run(a: ServeArgs) -> Result<()> {
         token,
         ..aekit_serve::ServeOptions::default()
     };
-    let device = a.device.backend().device()?;
+    let device = a.device.device()?;
     let mut endpoints: Vec<(String, Endpoint)> = Vec::new();
     for spec in &a.runs {
         let (name, path) = match spec.split_once('=') {

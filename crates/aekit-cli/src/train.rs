@@ -151,7 +151,7 @@ fn task_name(t: TaskArg) -> &'static str {
 }
 
 pub fn run(a: Args) -> Result<()> {
-    let device = a.device.backend().device()?;
+    let device = a.device.device()?;
     let mut progress = Progress::new(a.quiet);
     let (out, report) = match (&a.resume, &a.model) {
         (Some(run), _) => {

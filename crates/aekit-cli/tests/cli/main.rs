@@ -13,6 +13,7 @@ mod anomaly;
 mod data;
 mod demo;
 mod features;
+mod gpu;
 mod pca;
 mod photos;
 mod python;

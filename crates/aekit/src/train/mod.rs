@@ -21,6 +21,7 @@
 
 mod config;
 pub mod eval;
+mod feed;
 pub mod figures;
 pub mod infer;
 pub mod objective;
@@ -239,10 +240,44 @@ pub struct Start {
 }
 
 impl Start {
-    /// Fresh weights from the request's seed, and a fresh optimizer.
+    /// Fresh weights from the request's seed, and a fresh optimizer. The weights are drawn on
+    /// the CPU and then moved, so a seed gives the same starting point on every device (GPU
+    /// random generators differ from the CPU's).
     pub fn fresh(request: &TrainRequest, device: &Device) -> Result<Self> {
-        device.seed(request.train.seed);
-        Ok(Start { model: request.model.init(&device.clone().autodiff())?, optim: request.train.optimizer(), history: Vec::new() })
+        let host = Device::flex();
+        host.seed(request.train.seed);
+        let mut model = request.model.init(&host.clone().autodiff())?;
+        if !crate::fused::on_flex(device) {
+            draw_as_the_cpu_would(&model, request, &host);
+            device.seed(request.train.seed);
+            model = model.fork(&device.clone().autodiff());
+        }
+        Ok(Start { model, optim: request.train.optimizer(), history: Vec::new() })
+    }
+}
+
+/// Burn draws parameters lazily, on the device of their first use, and moving an undrawn one
+/// moves where it will be drawn. So the weights for another device are drawn here, on the CPU,
+/// by one forward pass on a zero batch of the training batch's shape: the same draws, in the
+/// same order (dropout masks included), as the CPU's first training step makes. Parameters that
+/// pass leaves untouched are drawn after, in field order.
+fn draw_as_the_cpu_would(model: &Model, request: &TrainRequest, host: &Device) {
+    let ad = host.clone().autodiff();
+    let shape = request.model.input_shape();
+    let b = request.train.batch_size.max(1);
+    let input = Tensor::<2>::zeros([b, request.objective.input_shape(shape).len()], &ad);
+    let target = Tensor::<2>::zeros([b, shape.len()], &ad);
+    let noise = noise_for(model, b, &mut crate::rng::stream(0, 0), &ad);
+    let _ = model.loss(input, target, noise);
+    model.visit(&mut Materialize);
+}
+
+/// Touches every float parameter, which makes Burn draw the lazily initialised ones.
+struct Materialize;
+
+impl burn::module::ModuleVisitor for Materialize {
+    fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+        let _ = param.val();
     }
 }
 
@@ -308,6 +343,11 @@ pub fn fit_from(request: &TrainRequest, start: Start, split: &Split, device: &De
         _ => false,
     };
     let mut stopped_early = stop(&history);
+    // Plain reconstruction needs no per-batch work on the host, so on an accelerator its
+    // training set is uploaded once (degradations and patch crops are drawn on the host).
+    let mut resident = if patches.is_none() && !objective.is_restoration() { feed::Resident::upload(train_set, &ad) } else { None };
+    // Larger evaluation batches on an accelerator, where each batch's figures are a read-back.
+    let eval_batch = if crate::fused::on_flex(device) { 1000 } else { 4096 };
 
     for epoch in history.len() + 1..=cfg.epochs {
         if stopped_early {
@@ -315,55 +355,53 @@ pub fn fit_from(request: &TrainRequest, start: Start, split: &Split, device: &De
         }
         let t0 = Instant::now();
         observer.epoch_start(epoch, cfg.epochs, n);
-        let (mut sum, mut seen) = (0.0f64, 0usize);
+        let mut meter = feed::LossMeter::new(device);
         let mut noise_rng = crate::rng::stream(noise_seed(cfg.seed), epoch as u64);
         let mut degrade_rng = Objective::stream(cfg.seed, epoch);
         let plan = patches.map(|p| (p, p.plan(cfg.seed, epoch)));
         let steps = n.div_ceil(cfg.batch_size);
-        for (b, idx) in epoch_order(n, cfg.seed, epoch, cfg.shuffle).chunks(cfg.batch_size).enumerate() {
-            let (x, target) = match &plan {
-                Some((p, crops)) => {
+        let order = epoch_order(n, cfg.seed, epoch, cfg.shuffle);
+        if let Some(r) = resident.as_mut() {
+            r.set_order(&order);
+        }
+        for (b, idx) in order.chunks(cfg.batch_size).enumerate() {
+            let (x, target) = match (&plan, &resident) {
+                (Some((p, crops)), _) => {
                     p.gather(crops, idx, &mut clean);
                     objective.pair(&clean, p.shape(), &mut degrade_rng, &ad)
                 }
-                None => objective.batch(train_set, idx, &mut degrade_rng, &ad),
+                (None, Some(r)) => {
+                    let x = r.batch(b * cfg.batch_size, idx.len());
+                    (x.clone(), x)
+                }
+                (None, None) => objective.batch(train_set, idx, &mut degrade_rng, &ad),
             };
             let noise = noise_for(&model, idx.len(), &mut noise_rng, &ad);
             let loss = model.loss(x, target, noise);
-            let value = loss.clone().into_scalar::<f32>() as f64;
-            if !value.is_finite() {
-                return Err(Error::Numerical(format!(
-                    "the training loss became {value} at epoch {epoch}, batch {}; the last good checkpoint ({}) is kept. Try a smaller learning rate.",
-                    b + 1,
-                    match epoch {
-                        1 => "none yet".to_string(),
-                        e => format!("epoch {}", e - 1),
-                    }
-                )));
-            }
+            let due = meter.add(loss.clone(), idx.len(), epoch, b, b + 1 == steps)?;
             let step_objective = match cfg.reduction {
                 Reduction::Mean => loss,
                 Reduction::Sum => loss * idx.len() as f32,
             };
             let grads = GradientsParams::from_grads(step_objective.backward(), &model);
             model = optim.step(cfg.lr_schedule.at(cfg.lr, (epoch - 1) * steps + b, cfg.epochs * steps), model, grads);
-            sum += value * idx.len() as f64;
-            seen += idx.len();
-            observer.batch(seen, sum / seen as f64);
+            if due {
+                observer.batch(meter.seen, meter.mean());
+            }
             if observer.stop_requested() {
                 return Err(Error::Interrupted);
             }
         }
         let train_seconds = t0.elapsed().as_secs_f64();
-        let eval = evaluate(&model.valid(), objective, val_set, device, 1000);
-        history.push(EpochStats { epoch, train_loss: sum / seen as f64, val_loss: eval.loss, val_mse: eval.mse, train_seconds, seconds: 0.0 });
+        let eval = evaluate(&model.valid(), objective, val_set, device, eval_batch);
+        history.push(EpochStats { epoch, train_loss: meter.mean(), val_loss: eval.loss, val_mse: eval.mse, train_seconds, seconds: 0.0 });
         history.last_mut().expect("pushed").seconds = t0.elapsed().as_secs_f64();
         let last = epoch == cfg.epochs || stop(&history);
         observer.epoch_end(&EpochEnd { history: &history, model: &model, optim: &optim, request, test: &split.test, device, last })?;
         stopped_early = stop(&history) && epoch < cfg.epochs;
     }
     let valid = model.valid();
-    let eval = evaluate(&valid, objective, &split.test, device, 1000);
+    let eval = evaluate(&valid, objective, &split.test, device, eval_batch);
     let report = TrainReport {
         model: request.model.name().to_string(),
         data: request.data_name().to_string(),
