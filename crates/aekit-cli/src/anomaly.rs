@@ -128,6 +128,11 @@ pub struct FitArgs {
     /// Series: rows between the starts of training windows (default 1).
     #[arg(long, requires = "window")]
     pub stride: Option<usize>,
+    /// Series: a time point's score is the sum of its covering windows' scores over the window
+    /// length, windows missing at the ends counted at the training median (`shrunk`, the
+    /// default, chosen on validation series: bench/series/validate.py), or their mean (`window`).
+    #[arg(long, requires = "window", value_enum)]
+    pub point_score: Option<PointScoreArg>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -180,7 +185,13 @@ fn fit(a: FitArgs) -> Result<()> {
                     msg: "a series trains on its windows in time order: --normal-labels and --test-fraction do not apply (score a separate test series)".into(),
                 }));
             }
-            let spec = anomaly::WindowSpec::new(size, a.stride.unwrap_or(1), data.time_column.clone())?;
+            let mut spec = anomaly::WindowSpec::new(size, a.stride.unwrap_or(1), data.time_column.clone())?;
+            if let Some(p) = a.point_score {
+                spec = spec.with_point_score(match p {
+                    PointScoreArg::Shrunk => anomaly::PointScore::Shrunk,
+                    PointScoreArg::Window => anomaly::PointScore::Window,
+                });
+            }
             split.train = anomaly::windows(&split.train, &spec, std::path::Path::new(data.name()?))?;
             split.test = split.train.head(0);
             Some(spec)
@@ -246,4 +257,10 @@ fn score(a: ScoreArgs) -> Result<()> {
         println!("wrote {}", a.out.display());
     }
     Ok(())
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum PointScoreArg {
+    Shrunk,
+    Window,
 }

@@ -31,7 +31,7 @@ pub use figures::curves;
 pub use fit::{fit, scores, FitOptions, FitReport};
 pub(crate) use fit::score_batch;
 pub use score::{score, ColumnRank, Detector, Input, Rule, ScoreReport};
-pub use series::{windows, Segment, WindowSpec};
+pub use series::{windows, PointScore, Segment, WindowSpec};
 pub use standardize::Standardizer;
 use crate::data::Split;
 use crate::error::Result;

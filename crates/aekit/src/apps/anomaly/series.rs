@@ -3,12 +3,14 @@
 //!
 //! A window of `size` rows of C columns is one sample of `size · C` features (row after row).
 //! `fit` trains on windows starting every `stride` rows, and calibrates p-values on the last
-//! windows (the windows sharing rows with them left out of training). Scoring takes every window (stride 1)
-//! and gives a time point the mean of the scores of the windows that cover it, so the first and
-//! last `size - 1` points average fewer windows. Thresholds, p-values and AUROC then apply to
-//! point scores; the training and calibration scores they use are window scores, of the same
-//! scale but not exchangeable with point scores (overlapping windows share rows), so the
-//! p-value rule's guarantee does not carry over exactly.
+//! windows (the windows sharing rows with them left out of training). Scoring takes every window
+//! (stride 1) and gives a time point the sum of the scores of the windows that cover it over the
+//! window length, the windows the first and last `size - 1` points lack counted at the training
+//! windows' median (`PointScore::Shrunk`; the plain mean, `Window`, let an end point seen by one
+//! or two windows outscore the anomaly). Thresholds, p-values and AUROC then apply to point
+//! scores; the training and calibration scores they use are window scores, of the same scale but
+//! not exchangeable with point scores (overlapping windows share rows), so the p-value rule's
+//! guarantee does not carry over exactly.
 
 use std::collections::VecDeque;
 use std::fmt::Write as _;
@@ -23,6 +25,20 @@ use crate::data::table::RowSource;
 use crate::data::{Dataset, SampleShape};
 use crate::error::{Error, Result};
 
+/// How a time point's score comes from the windows that cover it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PointScore {
+    /// The mean of the covering windows' scores (detectors saved before this choice existed).
+    /// The first and last points average few windows, so their scores are the noisiest.
+    #[default]
+    Window,
+    /// The same sum over the covering windows, divided by the window length as if the windows
+    /// missing at the series' ends had the training windows' median score: an end point seen
+    /// by one window cannot outscore an interior point seen by all of its windows by chance.
+    Shrunk,
+}
+
 /// How a series detector cuts its windows; saved in `anomaly.json`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct WindowSpec {
@@ -32,9 +48,13 @@ pub struct WindowSpec {
     pub stride: usize,
     /// The column holding time stamps, echoed in `scores.csv` (not a feature).
     pub time_column: Option<String>,
+    /// How point scores are formed (absent in detectors saved before it existed: `window`).
+    #[serde(default)]
+    pub point_score: PointScore,
 }
 
 impl WindowSpec {
+    /// Windows of `size` rows, training windows every `stride` rows, local point scores.
     pub fn new(size: usize, stride: usize, time_column: Option<String>) -> Result<Self> {
         if size < 2 {
             return Err(Error::arg("window", format!("{size}: expected at least 2 rows")));
@@ -42,7 +62,12 @@ impl WindowSpec {
         if stride == 0 || stride > size {
             return Err(Error::arg("stride", format!("{stride}: expected 1 to the window ({size})")));
         }
-        Ok(WindowSpec { size, stride, time_column })
+        Ok(WindowSpec { size, stride, time_column, point_score: PointScore::Shrunk })
+    }
+
+    pub fn with_point_score(mut self, p: PointScore) -> Self {
+        self.point_score = p;
+        self
     }
 }
 
@@ -92,6 +117,15 @@ pub(super) struct SeriesScores {
     pub curve: Vec<(f64, f64)>,
 }
 
+/// A point's score from the sum of its `count` covering windows' scores (`typical`: the training
+/// windows' median, standing for the windows a point at the series' ends lacks).
+fn point_score(kind: PointScore, sum: f64, count: u32, size: usize, typical: f64) -> f64 {
+    match kind {
+        PointScore::Window => sum / count.max(1) as f64,
+        PointScore::Shrunk => (sum + (size as f64 - count as f64) * typical) / size as f64,
+    }
+}
+
 /// A time point waiting for the windows that cover it.
 struct Pending {
     sum: f64,
@@ -138,8 +172,10 @@ pub(super) fn score_points(
     let mut starts: Vec<usize> = Vec::new();
     let mut batch: Vec<f32> = Vec::new();
 
+    // Shrunk: the training windows' median stands for the windows missing at the ends.
+    let typical = det.state.train_scores.get(det.state.train_scores.len() / 2).copied().unwrap_or(0.0);
     let mut emit = |p: Pending, index: usize, out: &mut SeriesScores, w: &mut dyn std::io::Write| -> Result<()> {
-        let score = p.sum / p.count.max(1) as f64;
+        let score = point_score(spec.point_score, p.sum, p.count, size, typical);
         let pv = det.state.p_value(score);
         let flagged = flag(score, pv);
         out.flagged += flagged as usize;
@@ -240,5 +276,22 @@ mod tests {
         let e = windows(&ds, &WindowSpec::new(7, 1, None).unwrap(), Path::new("s.csv")).unwrap_err().to_string();
         assert!(e.contains("s.csv") && e.contains("6 rows, fewer than the window of 7"), "{e}");
         assert!(WindowSpec::new(1, 1, None).is_err() && WindowSpec::new(4, 5, None).is_err());
+    }
+
+    #[test]
+    fn shrunk_point_scores_keep_one_end_window_from_dominating() {
+        // Window of 4, training median 1. An end point seen by one window scoring 3 against an
+        // interior point whose 4 windows score 2 each: the mean ranks the end point first, the
+        // shrunk score the interior point (3 + 3·1)/4 = 1.5 < 2.
+        let (end, inner) = (point_score(PointScore::Window, 3.0, 1, 4, 1.0), point_score(PointScore::Window, 8.0, 4, 4, 1.0));
+        assert!(end > inner);
+        let (end, inner) = (point_score(PointScore::Shrunk, 3.0, 1, 4, 1.0), point_score(PointScore::Shrunk, 8.0, 4, 4, 1.0));
+        assert_eq!((end, inner), (1.5, 2.0));
+        // Fully covered points: shrunk is the mean.
+        assert_eq!(point_score(PointScore::Shrunk, 10.0, 4, 4, 99.0), point_score(PointScore::Window, 10.0, 4, 4, 0.0));
+        // Detectors saved before the choice existed keep the mean.
+        let old: WindowSpec = serde_json::from_str(r#"{"size": 8, "stride": 1, "time_column": null}"#).unwrap();
+        assert_eq!(old.point_score, PointScore::Window);
+        assert_eq!(WindowSpec::new(8, 1, None).unwrap().point_score, PointScore::Shrunk);
     }
 }
