@@ -123,4 +123,21 @@ mod wgpu {
             assert!(close(full_mse, mse, TOL), "{out}: test MSE {full_mse} vs {mse}");
         }
     }
+
+    /// The built-in photo denoiser restores a picture on wgpu as on the CPU: the same 8-bit
+    /// pixels but for roundings (at most 1 of 255).
+    #[test]
+    fn photo_denoiser_on_wgpu_matches_cpu() {
+        let t = tempfile::tempdir().unwrap();
+        write_png(&t.path().join("in/pic.png"), 40, 24, true);
+        for dev in ["cpu", "wgpu"] {
+            let o = aekit(t.path(), &["denoise", "--model", "photo-denoise", "--input", "in", "--out", dev, "--device", dev]);
+            assert!(o.status.success(), "{dev}: {}", stderr(&o));
+        }
+        let a = image::open(t.path().join("cpu/pic.png")).unwrap().to_rgb8();
+        let b = image::open(t.path().join("wgpu/pic.png")).unwrap().to_rgb8();
+        assert_eq!(a.dimensions(), b.dimensions());
+        let worst = a.as_raw().iter().zip(b.as_raw()).map(|(x, y)| x.abs_diff(*y)).max().unwrap();
+        assert!(worst <= 1, "pixels differ by up to {worst}");
+    }
 }
