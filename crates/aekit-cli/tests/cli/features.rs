@@ -104,7 +104,8 @@ fn conv_bottleneck_learns_from_shifted_and_occluded_digits() {
     // Not fully convolutional (a dense bottleneck): no self-ensemble.
     image::GrayImage::from_fn(28, 28, |x, y| image::Luma([((x * 9 + y * 5) % 256) as u8])).save(t.path().join("digit.png")).unwrap();
     let o = aekit(t.path(), &["denoise", "--run", "run", "--input", "digit.png", "--out", "d", "--self-ensemble"]);
-    assert_bad_input(&o, "self-ensemble", &["digit.png", "not fully convolutional"]);
+    // Refused for the model, before any image is read.
+    assert_bad_input(&o, "self-ensemble", &["the conv model", "not fully convolutional"]);
     assert!(!t.path().join("d").exists());
     for bad in ["shift:1.5", "block:-2"] {
         let o = aekit(t.path(), &train_args(&["--model", "conv", "--latent", "8", "--task", "denoise", "--noise", bad, "--out", "x"]));

@@ -131,11 +131,15 @@ pub fn restore_image(t: &Run, img: &[f32], dims: [usize; 3], opts: RestoreOption
                 return Err(Error::Shape(format!("the {} model takes images of at least {th}x{tw} (its training size); the image is {h}x{w}", t.config().name())));
             }
             if opts.self_ensemble {
-                return Err(Error::arg("self-ensemble", format!("the {} model is not fully convolutional; the self-ensemble needs a model that runs on any size", t.config().name())));
+                return Err(not_fully_convolutional(t));
             }
             blended_tiles(model, img, [c, h, w], [th, tw], device)
         }
     }
+}
+
+fn not_fully_convolutional(t: &Run) -> Error {
+    Error::arg("self-ensemble", format!("the {} model is not fully convolutional; the self-ensemble needs a model that runs on any size", t.config().name()))
 }
 
 /// Tiles of the training size, origins every half tile (plus the last one flush with the
@@ -223,6 +227,10 @@ pub fn restore_files(t: &Run, apply: Apply, input: &Path, out: &Path, opts: Rest
         }
         (Apply::Denoise, _) => return Err(Error::arg("run", format!("the run was trained for {}, not denoise", task.name()))),
         (Apply::Upscale(_), _) => return Err(Error::arg("run", format!("the run was trained for {}, not superres", task.name()))),
+    }
+    // A property of the model, so refused before any image is read.
+    if opts.self_ensemble && t.model.image_restorer().is_none() {
+        return Err(not_fully_convolutional(t));
     }
     let files: Vec<std::path::PathBuf> = if input.is_dir() {
         let rd = std::fs::read_dir(input).map_err(|source| Error::Read { path: input.to_path_buf(), source })?;
