@@ -35,7 +35,8 @@ pub enum ScoreArg {
 /// The model and training options `anomaly fit` and `bench one-class` share.
 #[derive(clap::Args, Debug)]
 pub struct ModelOpts {
-    /// The model (any of `aekit train`'s; default: dense for tables, conv for images). Sizes
+    /// The model (any of `aekit train`'s; default: dense for tables, conv for images,
+    /// conv1d for series windows of a multiple of 4 rows). Sizes
     /// not given are derived from the data, the code always smaller than the input.
     #[arg(long, value_parser = crate::model::names())]
     pub model: Option<String>,
@@ -72,9 +73,15 @@ pub struct ModelOpts {
 impl ModelOpts {
     /// The model for data of `input` (the library's registry: tables get identity outputs and
     /// MSE, VAEs refuse them).
-    pub fn model_config(&self, input: SampleShape) -> Result<ModelConfig> {
-        let name = self.model.as_deref().unwrap_or(anomaly::default_model(input));
-        let opts = anomaly::sized_options(input, name, &self.flags.options(None));
+    /// `series_channels`: the columns of a series' rows, when the samples are its windows.
+    pub fn model_config(&self, input: SampleShape, series_channels: Option<usize>) -> Result<ModelConfig> {
+        let default = match series_channels {
+            Some(c) => anomaly::default_series_model(input.len() / c.max(1)),
+            None => anomaly::default_model(input),
+        };
+        let name = self.model.as_deref().unwrap_or(default);
+        let mut opts = anomaly::sized_options(input, name, &self.flags.options(None));
+        opts.series_channels = series_channels;
         Ok(aekit::models::registry::build(name, input, &opts)?)
     }
 
@@ -176,6 +183,7 @@ fn fit(a: FitArgs) -> Result<()> {
     let mut data = a.data.clone();
     data.test_fraction.get_or_insert(0.0);
     let mut split = data.load(m.seed, m.quiet)?;
+    let mut series_channels = None;
     let window = match a.window {
         None => None,
         Some(size) => {
@@ -192,12 +200,13 @@ fn fit(a: FitArgs) -> Result<()> {
                     PointScoreArg::Window => anomaly::PointScore::Window,
                 });
             }
+            series_channels = Some(split.train.sample_len());
             split.train = anomaly::windows(&split.train, &spec, std::path::Path::new(data.name()?))?;
             split.test = split.train.head(0);
             Some(spec)
         }
     };
-    let model_cfg = m.model_config(split.train.shape())?;
+    let model_cfg = m.model_config(split.train.shape(), series_channels)?;
     let opts = FitOptions {
         score: m.score_kind(),
         contamination: a.contamination,

@@ -40,7 +40,7 @@ fn one_class_run(a: OneClassArgs) -> Result<()> {
     let m = &a.model;
     let device = m.device.device()?;
     let split = a.data.load(m.seed, m.quiet)?;
-    let model_cfg = m.model_config(split.train.shape())?;
+    let model_cfg = m.model_config(split.train.shape(), None)?;
     let digits = a.digits.clone().unwrap_or_else(|| (0..10).collect());
     let quiet = m.quiet;
     let mut observer = |d: u32| -> Box<dyn Observer> {

@@ -123,6 +123,7 @@ impl ModelFlags {
             scale,
             depth: self.depth,
             batch_norm: self.batch_norm,
+            series_channels: None,
         }
     }
 

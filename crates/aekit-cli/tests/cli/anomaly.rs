@@ -342,27 +342,56 @@ fn anomaly_on_parquet_tables_fits_and_scores_like_csv() {
 /// A series in a CSV with a time column: `fit --window` trains on windows of normal readings,
 /// `score` writes one row per time point in order with its time stamp, and the injected burst
 /// is the most anomalous segment.
-#[test]
-fn anomaly_on_a_series_scores_every_time_point() {
-    let t = tempfile::tempdir().unwrap();
-    // Two channels: a sine and a cosine of period 25 rows, with small noise from a seeded LCG.
+/// Two channels: a sine and a cosine of period 25 rows, with small noise from a seeded LCG, and
+/// 1.5 added to the sine in `burst`; columns timestamp,x,y,is_anomaly.
+fn sine_series(n: usize, burst: Option<std::ops::Range<usize>>) -> String {
     let mut state = 7u64;
     let mut noise = move || {
         state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         ((state >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 0.05
     };
-    let mut series = |n: usize, burst: Option<std::ops::Range<usize>>| {
-        let mut s = String::from("timestamp,x,y,is_anomaly\n");
-        for i in 0..n {
-            let phase = i as f64 * std::f64::consts::TAU / 25.0;
-            let hit = burst.as_ref().is_some_and(|b| b.contains(&i));
-            let x = phase.sin() + noise() + if hit { 1.5 } else { 0.0 };
-            s.push_str(&format!("2026-01-01T00:{:02}:{:02},{x:.4},{:.4},{}\n", i / 60 % 60, i % 60, phase.cos() + noise(), hit as u8));
-        }
-        s
-    };
-    std::fs::write(t.path().join("train.csv"), series(1200, None)).unwrap();
-    std::fs::write(t.path().join("test.csv"), series(600, Some(300..310))).unwrap();
+    let mut s = String::from("timestamp,x,y,is_anomaly\n");
+    for i in 0..n {
+        let phase = i as f64 * std::f64::consts::TAU / 25.0;
+        let hit = burst.as_ref().is_some_and(|b| b.contains(&i));
+        let x = phase.sin() + noise() + if hit { 1.5 } else { 0.0 };
+        s.push_str(&format!("2026-01-01T00:{:02}:{:02},{x:.4},{:.4},{}\n", i / 60 % 60, i % 60, phase.cos() + noise(), hit as u8));
+    }
+    s
+}
+
+/// The series contract with no model options and a window of a multiple of 4 rows trains the
+/// 1-D convolutional model, and its highest point falls on the burst (the UCR protocol's hit).
+#[test]
+fn series_windows_default_to_the_conv1d_model() {
+    let t = tempfile::tempdir().unwrap();
+    std::fs::write(t.path().join("train.csv"), sine_series(1200, None)).unwrap();
+    std::fs::write(t.path().join("test.csv"), sine_series(600, Some(300..310))).unwrap();
+    let common = ["--time-column", "timestamp", "--label-column", "is_anomaly"];
+    let fit = aekit(t.path(), &[&["anomaly", "fit", "--data", "train.csv", "--window", "32", "--out", "R", "--quiet"][..], &common].concat());
+    assert!(fit.status.success(), "{}", stderr(&fit));
+    let model = &report(&t.path().join("R/config.json"))["model"];
+    assert_eq!((model["model"].as_str(), model["series_channels"].as_u64()), (Some("conv1d"), Some(2)), "{model}");
+    let o = aekit(t.path(), &[&["anomaly", "score", "--run", "R", "--data", "test.csv", "--out", "S/scores.csv", "--quiet"][..], &common].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(report(&t.path().join("S/report.json"))["auroc"].as_f64().expect("auroc") > 0.9);
+    let rows = csv_rows(&t.path().join("S/scores.csv"));
+    let top = rows[1..].iter().max_by(|a, b| a[2].parse::<f64>().unwrap().total_cmp(&b[2].parse::<f64>().unwrap())).unwrap();
+    let at: usize = top[0].parse().unwrap();
+    assert!((200..=409).contains(&at), "highest point {at}, the burst is 300-309");
+    // conv1d needs windows, and windows its two stride-2 layers can halve twice.
+    let o = aekit(t.path(), &["anomaly", "fit", "--model", "conv1d", "--data", "train.csv", "--time-column", "timestamp", "--out", "T"]);
+    assert_bad_input(&o, "conv1d", &["--window"]);
+    let o = aekit(t.path(), &[&["anomaly", "fit", "--model", "conv1d", "--data", "train.csv", "--window", "30", "--out", "T"][..], &common].concat());
+    assert_bad_input(&o, "window", &["30", "divisible by 4"]);
+}
+
+#[test]
+fn anomaly_on_a_series_scores_every_time_point() {
+    // A window of 25 rows: not a multiple of 4, so the default model is dense.
+    let t = tempfile::tempdir().unwrap();
+    std::fs::write(t.path().join("train.csv"), sine_series(1200, None)).unwrap();
+    std::fs::write(t.path().join("test.csv"), sine_series(600, Some(300..310))).unwrap();
     let common = ["--time-column", "timestamp", "--label-column", "is_anomaly"];
     let fit = aekit(t.path(), &[&["anomaly", "fit", "--data", "train.csv", "--window", "25", "--stride", "2", "--epochs", "30", "--out", "R", "--quiet"][..], &common].concat());
     assert!(fit.status.success(), "{}", stderr(&fit));
@@ -390,7 +419,7 @@ fn anomaly_on_a_series_scores_every_time_point() {
     assert!(start <= 309 && end >= 300, "the top window overlaps the burst at 300-309: {seg}");
     assert!(t.path().join("S/series.png").is_file());
     // A series shorter than the window, and a missing time column, are exit 2 naming the file.
-    std::fs::write(t.path().join("short.csv"), series(10, None)).unwrap();
+    std::fs::write(t.path().join("short.csv"), sine_series(10, None)).unwrap();
     let o = aekit(t.path(), &[&["anomaly", "score", "--run", "R", "--data", "short.csv", "--out", "X/scores.csv"][..], &common].concat());
     assert_bad_input(&o, "short.csv", &["10 rows, fewer than the window of 25"]);
     assert!(!t.path().join("X/scores.csv").exists());

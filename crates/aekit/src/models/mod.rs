@@ -12,6 +12,7 @@
 //! Decoders return pre-activation outputs; [`Output`] says what turns them into data.
 
 pub mod conv;
+pub mod conv1d;
 pub mod conv_vae;
 pub mod dense;
 pub mod linear;
@@ -248,6 +249,7 @@ models! {
     /// `dncnn` and `vdsr` (one config, named by its `kind`).
     Residual(residual::ResidualNetConfig => residual::ResidualNet),
     Unet(unet::UNetConfig => unet::UNet),
+    Conv1d(conv1d::Conv1dAeConfig => conv1d::Conv1dAe),
 }
 
 impl ModelConfig {

@@ -45,6 +45,8 @@ pub struct ModelOptions {
     /// Batch normalisation after hidden convolutions (`dncnn`, `vdsr`).
     #[serde(default)]
     pub batch_norm: bool,
+    /// Columns per row of a series window (set by the series detector; `conv1d`).
+    pub series_channels: Option<usize>,
 }
 
 /// One name `--model` accepts.
@@ -66,6 +68,7 @@ pub const PRESETS: &[Preset] = &[
     preset("linear", "z = W_e x + b_e, y = W_d z + b_d, MSE (spans PCA's subspace)", super::linear::from_options),
     preset("dense", "dense encoder and mirrored decoder (--hidden, --latent)", super::dense::from_options),
     preset("conv", "stride-2 conv encoder, transposed-conv decoder (--channels; --latent adds a dense bottleneck)", super::conv::from_options),
+    preset("conv1d", "series windows: stride-2 1-D convolutions along time, dense bottleneck (--channels, --latent; needs --window)", super::conv1d::from_options),
     preset("sparse", "dense autoencoder with an L1 penalty on the code (--l1)", super::sparse::from_options),
     preset("vae", "variational autoencoder, dense (--hidden, --latent, --beta, --likelihood)", super::vae::from_options),
     Preset {
