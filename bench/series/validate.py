@@ -12,7 +12,10 @@ For each point-score mode it runs the series contract
 and prints per series and mean: point AUROC and the UCR hit (highest point within 100 points of
 the labelled region).
 
-    python validate.py AEKIT_BINARY WORK_DIR [--modes local window] [--seeds 0 1] [--extra ARGS...]
+    python validate.py AEKIT_BINARY WORK_DIR [--modes shrunk window] [--seeds 0 1 2] [--extra ARGS...]
+
+(numpy and scikit-learn: the venv of bench/tables, or the CI venv ~/.cache/aekit/py-venv.)
+`--modes default` passes no --point-score; `--extra` goes to `anomaly fit` (e.g. `--model dense`).
 """
 import argparse
 import csv
