@@ -43,7 +43,8 @@ impl Resident {
         self.order = Some(Tensor::from_data(TensorData::new(idx, [order.len()]), &device));
     }
 
-    /// Batch `b` of size `batch_size` (the last may be shorter), gathered on the device.
+    /// The `len` samples at positions `start..start + len` of the epoch's order, gathered on
+    /// the device.
     ///
     /// # Shapes
     /// → `[len, P]`

@@ -54,7 +54,7 @@ pub struct WindowSpec {
 }
 
 impl WindowSpec {
-    /// Windows of `size` rows, training windows every `stride` rows, local point scores.
+    /// Windows of `size` rows, training windows every `stride` rows, shrunk point scores.
     pub fn new(size: usize, stride: usize, time_column: Option<String>) -> Result<Self> {
         if size < 2 {
             return Err(Error::arg("window", format!("{size}: expected at least 2 rows")));
