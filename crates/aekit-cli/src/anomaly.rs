@@ -26,6 +26,8 @@ pub enum Command {
 pub enum ScoreArg {
     /// Reconstruction MSE per value.
     Mse,
+    /// Reconstruction mean absolute error per value.
+    Mae,
     /// A VAE's negative ELBO (z at the posterior mean).
     Elbo,
     /// Images: squared error relative to the reconstruction's ink (the default for images).
@@ -42,7 +44,8 @@ pub struct ModelOpts {
     pub model: Option<String>,
     #[command(flatten)]
     pub flags: ModelFlags,
-    /// Anomaly score (default: elbo for VAEs, relative for images, mse otherwise).
+    /// Anomaly score (default: elbo for VAEs, relative for images, mae for tables, mse for
+    /// series windows).
     #[arg(long, value_enum)]
     pub score: Option<ScoreArg>,
     #[arg(long, default_value_t = 20)]
@@ -99,6 +102,7 @@ impl ModelOpts {
     pub fn score_kind(&self) -> Option<ScoreKind> {
         self.score.map(|s| match s {
             ScoreArg::Mse => ScoreKind::Mse,
+            ScoreArg::Mae => ScoreKind::Mae,
             ScoreArg::Elbo => ScoreKind::NegElbo,
             ScoreArg::Relative => ScoreKind::RelativeError,
         })

@@ -260,7 +260,7 @@ fn anomaly_on_a_table_with_no_options_and_labels_only_at_scoring() {
     let (n_train, n_cal) = (fr["n_train"].as_u64().unwrap(), fr["n_calibration"].as_u64().unwrap());
     assert_eq!(n_train + n_cal, 400, "every normal row trains or calibrates: {fr}");
     assert_eq!(fr["n_test_normal"].as_u64(), Some(0), "{fr}");
-    assert!(fr["score"].as_str().unwrap().starts_with("reconstruction MSE"), "tables keep the MSE: {fr}");
+    assert!(fr["score"].as_str().unwrap().starts_with("reconstruction mean absolute error"), "tables are scored by the MAE: {fr}");
     // The images' relative score is refused on a table.
     let o = aekit(t.path(), &["anomaly", "fit", "--data", "train.csv", "--score", "relative", "--out", "R2", "--quiet"]);
     assert_bad_input(&o, "score", &["images"]);
@@ -402,6 +402,8 @@ fn anomaly_on_a_series_scores_every_time_point() {
     // share rows with them are left out, the first 457 train.
     let fr = report(&t.path().join("R/anomaly_report.json"));
     assert_eq!((fr["n_train"].as_u64(), fr["n_calibration"].as_u64()), (Some(457), Some(118)), "{fr}");
+    // Series windows keep the MSE (a table's default is the MAE).
+    assert!(fr["score"].as_str().unwrap().starts_with("reconstruction MSE"), "series are scored by the MSE: {fr}");
 
     let o = aekit(t.path(), &[&["anomaly", "score", "--run", "R", "--data", "test.csv", "--out", "S/scores.csv", "--quiet"][..], &common].concat());
     assert!(o.status.success(), "{}", stderr(&o));

@@ -10,8 +10,9 @@ from .models import _RunEstimator
 
 class AnomalyDetector(_RunEstimator):
     """An autoencoder trained on (mostly) normal data; its reconstruction error is the anomaly
-    score: the MSE per value for tables, the squared error relative to the reconstruction's ink
-    for images, a VAE's negative ELBO. Drops into code written for PyOD detectors.
+    score: the mean absolute error per value for tables, the squared error relative to the
+    reconstruction's ink for images, a VAE's negative ELBO. Drops into code written for PyOD
+    detectors.
 
     Defaults are ``aekit anomaly fit``'s: the model and its sizes are derived from the data
     (dense for tables, whose columns are standardized; conv for images given ``input_shape``),

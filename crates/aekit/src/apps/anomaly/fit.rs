@@ -89,13 +89,9 @@ pub fn fit(request: &TrainRequest, split: &Split, opts: &FitOptions, device: &De
         return Err(Error::arg("calibration fraction", format!("{}: expected 0 (no p-values) or a fraction in (0, 1)", opts.calibration_fraction)));
     }
     let variational = model_cfg.is_variational();
-    let score = opts.score.unwrap_or(match (variational, split.train.shape()) {
-        (true, _) => ScoreKind::NegElbo,
-        (false, SampleShape::Image { .. }) => ScoreKind::RelativeError,
-        (false, _) => ScoreKind::Mse,
-    });
+    let score = opts.score.unwrap_or_else(|| default_score(variational, split.train.shape(), opts.window.is_some()));
     if score == ScoreKind::RelativeError && !matches!(split.train.shape(), SampleShape::Image { .. }) {
-        return Err(Error::arg("score", "the relative score is for images (pixels in [0, 1]); use the MSE score for tables and series"));
+        return Err(Error::arg("score", "the relative score is for images (pixels in [0, 1]); use the MAE or MSE score for tables and series"));
     }
     if score == ScoreKind::NegElbo && !variational {
         return Err(Error::arg("score", format!("the negative ELBO needs a VAE (--model vae or conv-vae), not {}; use the MSE score", model_cfg.name())));
@@ -224,6 +220,24 @@ pub fn fit(request: &TrainRequest, split: &Split, opts: &FitOptions, device: &De
     Ok(report)
 }
 
+/// The score when none is asked for (each chosen on validation data, NOTES.md):
+/// - VAEs: the negative ELBO;
+/// - images: the squared error relative to the reconstruction's ink;
+/// - tables: the mean absolute error per column. On the table suite's validation parts
+///   (`bench/tables`, seeds 0-4, ten tasks) it gave a mean AUROC of 0.9035 against the MSE's
+///   0.8894, gaining most where an anomaly is a little off in many columns (the UCR shape tasks);
+/// - series windows: the MSE. An anomaly fills a few rows of a window, and squaring lets those
+///   rows stand out (`bench/series/validate.py`: 22/24 hits, AUROC 0.980, against the MAE's
+///   20/24 and 0.950).
+fn default_score(variational: bool, input: SampleShape, series: bool) -> ScoreKind {
+    match (variational, input) {
+        (true, _) => ScoreKind::NegElbo,
+        (false, SampleShape::Image { .. }) => ScoreKind::RelativeError,
+        (false, SampleShape::Tabular { .. }) if series => ScoreKind::Mse,
+        (false, SampleShape::Tabular { .. }) => ScoreKind::Mae,
+    }
+}
+
 pub(super) fn check_score(model: &Model, score: ScoreKind) -> Result<()> {
     if score == ScoreKind::NegElbo && model.variational().is_none() {
         return Err(Error::arg("score", "the negative ELBO needs a VAE (--model vae or conv-vae); use the MSE score"));
@@ -251,6 +265,11 @@ pub(crate) fn score_batch(model: &Model, kind: ScoreKind, x: Tensor<2>) -> (Vec<
             .chunks_exact(p)
             .zip(recon.chunks_exact(p))
             .map(|(e, r)| e.iter().map(|&v| v as f64).sum::<f64>() / (r.iter().map(|&v| v.max(0.0) as f64).sum::<f64>() + 1.0))
+            .collect(),
+        (ScoreKind::Mae, _) => recon
+            .chunks_exact(p)
+            .zip(input.chunks_exact(p))
+            .map(|(r, v)| r.iter().zip(v).map(|(&r, &v)| (r as f64 - v as f64).abs()).sum::<f64>() / p as f64)
             .collect(),
         _ => sq.chunks_exact(p).map(|r| r.iter().map(|&e| e as f64).sum::<f64>() / p as f64).collect(),
     };

@@ -53,6 +53,10 @@ pub const BATCH: usize = 1000;
 pub enum ScoreKind {
     /// Mean squared reconstruction error per value (pixel in [0, 1], or standardized column).
     Mse,
+    /// Mean absolute reconstruction error per value (standardized columns). Unlike the MSE, one
+    /// badly reconstructed column does not outweigh many moderately wrong ones, so a row that is
+    /// a little off in many columns ranks as anomalous too (NOTES.md, anomaly detection).
+    Mae,
     /// A VAE's negative ELBO per sample in nats, with z at the posterior mean (deterministic):
     /// -log p(x|z=mu) + KL(q(z|x) || N(0, I)).
     NegElbo,
@@ -67,6 +71,7 @@ impl ScoreKind {
     pub fn describe(self) -> &'static str {
         match self {
             ScoreKind::Mse => "reconstruction MSE, mean per value (pixels in [0, 1], or standardized columns)",
+            ScoreKind::Mae => "reconstruction mean absolute error per value (pixels in [0, 1], or standardized columns)",
             ScoreKind::NegElbo => "negative ELBO per sample in nats, z at the posterior mean: -log p(x|z) + KL(q(z|x) || N(0, I))",
             ScoreKind::RelativeError => "summed squared reconstruction error over (the reconstruction's summed intensity + 1), pixels in [0, 1]",
         }
