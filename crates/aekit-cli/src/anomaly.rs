@@ -28,6 +28,9 @@ pub enum ScoreArg {
     Mse,
     /// Reconstruction mean absolute error per value.
     Mae,
+    /// Per column, how rare the absolute error is among the training rows' errors (-ln of the
+    /// right-tail probability, summed over columns; ECOD's rule on the residuals).
+    Tail,
     /// A VAE's negative ELBO (z at the posterior mean).
     Elbo,
     /// Images: squared error relative to the reconstruction's ink (the default for images).
@@ -44,14 +47,15 @@ pub struct ModelOpts {
     pub model: Option<String>,
     #[command(flatten)]
     pub flags: ModelFlags,
-    /// Anomaly score (default: elbo for VAEs, relative for images, mae for tables, mse for
+    /// Anomaly score (default: elbo for VAEs, relative for images, tail for tables, mse for
     /// series windows).
     #[arg(long, value_enum)]
     pub score: Option<ScoreArg>,
     #[arg(long, default_value_t = 20)]
     pub epochs: usize,
-    #[arg(long, default_value_t = 128)]
-    pub batch_size: usize,
+    /// Default: 64 for tables, 128 for images and series windows.
+    #[arg(long)]
+    pub batch_size: Option<usize>,
     #[arg(long, default_value_t = 1e-3)]
     pub lr: f64,
     /// Adam's L2 weight decay.
@@ -88,10 +92,11 @@ impl ModelOpts {
         Ok(aekit::models::registry::build(name, input, &opts)?)
     }
 
-    pub fn train_config(&self) -> TrainConfig {
+    /// The training settings for samples of `input` (`series`: windows of a series).
+    pub fn train_config(&self, input: SampleShape, series: bool) -> TrainConfig {
         TrainConfig::new()
             .with_epochs(self.epochs)
-            .with_batch_size(self.batch_size)
+            .with_batch_size(self.batch_size.unwrap_or_else(|| anomaly::default_batch_size(input, series)))
             .with_lr(self.lr)
             .with_weight_decay(self.weight_decay)
             .with_val_fraction(self.val_fraction)
@@ -103,6 +108,7 @@ impl ModelOpts {
         self.score.map(|s| match s {
             ScoreArg::Mse => ScoreKind::Mse,
             ScoreArg::Mae => ScoreKind::Mae,
+            ScoreArg::Tail => ScoreKind::Tail,
             ScoreArg::Elbo => ScoreKind::NegElbo,
             ScoreArg::Relative => ScoreKind::RelativeError,
         })
@@ -222,7 +228,7 @@ fn fit(a: FitArgs) -> Result<()> {
         window,
         checkpoints: Default::default(),
     };
-    let request = aekit::train::TrainRequest::new(model_cfg, m.train_config()).with_data(data.describe()?);
+    let request = aekit::train::TrainRequest::new(model_cfg, m.train_config(split.train.shape(), opts.window.is_some())).with_data(data.describe()?);
     let r = anomaly::fit(&request, &split, &opts, &device, &a.out, &mut Progress::new(m.quiet))?;
     if !m.quiet {
         println!("{} trained on {} normal samples; score: {}", r.model, r.n_train, r.score);

@@ -49,7 +49,7 @@ fn one_class_run(a: OneClassArgs) -> Result<()> {
         }
         Box::new(Progress::new(quiet))
     };
-    let request = aekit::train::TrainRequest::new(model_cfg, m.train_config()).with_data(a.data.describe()?);
+    let request = aekit::train::TrainRequest::new(model_cfg, m.train_config(split.train.shape(), false)).with_data(a.data.describe()?);
     let bench = one_class::OneClass { request, score: m.score_kind(), digits };
     let r = one_class::run(&bench, &split, &device, &a.out, &mut observer)?;
     if !quiet {

@@ -167,7 +167,10 @@ fn fit_run(
             c.insert(k.clone(), v.clone());
         }
     }
-    let train_cfg: TrainConfig = serde_json::from_value(cfg).map_err(|e| PyValueError::new_err(format!("training options: {e}")))?;
+    let mut train_cfg: TrainConfig = serde_json::from_value(cfg).map_err(|e| PyValueError::new_err(format!("training options: {e}")))?;
+    if anomaly.is_some() && given.get("batch_size").is_none() {
+        train_cfg.batch_size = anomaly::default_batch_size(shape, false);
+    }
     let fit_opts: Option<FitOptions> = match anomaly {
         Some(a) => {
             let v: serde_json::Value = serde_json::from_str(a).map_err(|e| PyValueError::new_err(format!("anomaly options: {e}")))?;

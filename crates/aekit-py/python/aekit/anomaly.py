@@ -9,22 +9,23 @@ from .models import _RunEstimator
 
 
 class AnomalyDetector(_RunEstimator):
-    """An autoencoder trained on (mostly) normal data; its reconstruction error is the anomaly
-    score: the mean absolute error per value for tables, the squared error relative to the
-    reconstruction's ink for images, a VAE's negative ELBO. Drops into code written for PyOD
-    detectors.
+    """An autoencoder trained on (mostly) normal data; how badly it reconstructs a sample is the
+    anomaly score. For tables: how rare each column's absolute error is among the training rows'
+    errors in that column (-ln of the right-tail probability, summed over columns); for images:
+    the squared error relative to the reconstruction's ink; for a VAE: the negative ELBO. Drops
+    into code written for PyOD detectors.
 
     Defaults are ``aekit anomaly fit``'s: the model and its sizes are derived from the data
     (dense for tables, whose columns are standardized; conv for images given ``input_shape``),
-    20 epochs, batch 128, Adam at 1e-3, and 20% of the rows held out (seeded) to calibrate
-    conformal p-values.
+    20 epochs, batch 64 for tables and 128 for images (``batch_size=None``), Adam at 1e-3, and
+    20% of the rows held out (seeded) to calibrate conformal p-values.
 
     Attributes (PyOD's): ``decision_scores_`` (scores of the fitted rows), ``threshold_`` (their
     ``1 - contamination`` percentile), ``labels_`` (0 normal, 1 anomaly); and ``run_dir_``, the
     run folder (``aekit anomaly score --run`` reads it).
     """
 
-    def __init__(self, contamination=0.1, *, model=None, hidden=None, latent_dim=None, epochs=20, batch_size=128, learning_rate=1e-3,
+    def __init__(self, contamination=0.1, *, model=None, hidden=None, latent_dim=None, epochs=20, batch_size=None, learning_rate=1e-3,
                  calibration_fraction=0.2, alpha=0.05, input_shape=None, random_state=None, run_dir=None):
         self.contamination = contamination
         self.model = model

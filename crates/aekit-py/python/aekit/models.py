@@ -73,7 +73,11 @@ class _RunEstimator(BaseEstimator):
         return o
 
     def _train_options(self):
-        return {"epochs": int(self.epochs), "batch_size": int(self.batch_size), "lr": float(self.learning_rate), "seed": _seed(self.random_state)}
+        o = {"epochs": int(self.epochs), "lr": float(self.learning_rate), "seed": _seed(self.random_state)}
+        # None leaves the batch size to the library (the anomaly detector's depends on the data).
+        if self.batch_size is not None:
+            o["batch_size"] = int(self.batch_size)
+        return o
 
     def _shape(self, p):
         if self.input_shape is None:

@@ -418,7 +418,7 @@ impl Endpoint {
             }
             Route::Score => {
                 let Loaded::Detector(d) = &self.loaded else { unreachable!("checked by row_len") };
-                let (scores, _recon, sq) = super::anomaly::score_batch(model, d.state.score, t);
+                let (scores, _recon, sq) = super::anomaly::score_batch(model, d.state.score, d.state.residual_tails.as_ref(), t);
                 let p_values: Vec<Option<f64>> = scores.iter().map(|&s| d.state.p_value(s)).collect();
                 out.flags = Some(self.flag(&scores, &p_values, rule)?);
                 if std.is_some() {

@@ -24,6 +24,9 @@ pub struct DetectorState {
     /// For series: how windows are cut (absent for rows and images).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window: Option<super::series::WindowSpec>,
+    /// For the tail score: the training rows' reconstruction errors per column.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub residual_tails: Option<super::tails::ResidualTails>,
 }
 
 impl DetectorState {

@@ -25,6 +25,18 @@ pub fn default_series_model(window: usize) -> &'static str {
     }
 }
 
+/// The batch size when none is given: 64 for tables, 128 for images and series windows.
+/// Tables are often small (a few hundred rows), where batch 128 leaves 20 epochs only 20-60
+/// Adam steps. On the table suite's validation parts (`bench/tables`, split seeds 0-4, model
+/// seeds 0-4, the tail score) batch 64 gave a mean AUROC of 0.9057 against 0.8991 at 128, and
+/// more for every model seed; batch 32 gave 0.9040, and 40 epochs at 128 0.9029.
+pub fn default_batch_size(input: SampleShape, series: bool) -> usize {
+    match input {
+        SampleShape::Tabular { .. } if !series => 64,
+        _ => 128,
+    }
+}
+
 /// `given` with the sizes it leaves open filled in for a detector of `model` on `input`:
 /// - tables (F columns): a code of ceil(F / 4) values (at least 2, at most 16) and one hidden
 ///   layer of twice the code, at least 16 and at most 64 wide;
@@ -71,5 +83,7 @@ mod tests {
         assert_eq!(default_model(img), "conv");
         assert_eq!(default_model(SampleShape::Tabular { features: 3 }), "dense");
         assert_eq!((default_series_model(128), default_series_model(25)), ("conv1d", "dense"));
+        assert_eq!((default_batch_size(SampleShape::Tabular { features: 30 }, false), default_batch_size(SampleShape::Tabular { features: 30 }, true)), (64, 128));
+        assert_eq!(default_batch_size(img, false), 128);
     }
 }

@@ -20,19 +20,21 @@ mod score;
 mod series;
 mod sink;
 mod standardize;
+mod tails;
 
 use std::path::Path;
 
 use burn::prelude::*;
 
 pub use conformal::{conformal_p_value, AlphaCheck, DetectorState};
-pub use defaults::{default_model, default_series_model, sized_options};
+pub use defaults::{default_batch_size, default_model, default_series_model, sized_options};
 pub use figures::curves;
 pub use fit::{fit, scores, FitOptions, FitReport};
 pub(crate) use fit::score_batch;
 pub use score::{score, ColumnRank, Detector, Input, Rule, ScoreReport};
 pub use series::{windows, PointScore, Segment, WindowSpec};
 pub use standardize::Standardizer;
+pub use tails::ResidualTails;
 use crate::data::Split;
 use crate::error::Result;
 use crate::models::ModelConfig;
@@ -57,6 +59,10 @@ pub enum ScoreKind {
     /// badly reconstructed column does not outweigh many moderately wrong ones, so a row that is
     /// a little off in many columns ranks as anomalous too (NOTES.md, anomaly detection).
     Mae,
+    /// Per column, the right-tail probability of the absolute reconstruction error among the
+    /// training rows' errors in that column; the score is the sum over columns of -ln of it
+    /// (ECOD's rule on the residuals, [`ResidualTails`]). Each column is judged on its own scale.
+    Tail,
     /// A VAE's negative ELBO per sample in nats, with z at the posterior mean (deterministic):
     /// -log p(x|z=mu) + KL(q(z|x) || N(0, I)).
     NegElbo,
@@ -72,6 +78,7 @@ impl ScoreKind {
         match self {
             ScoreKind::Mse => "reconstruction MSE, mean per value (pixels in [0, 1], or standardized columns)",
             ScoreKind::Mae => "reconstruction mean absolute error per value (pixels in [0, 1], or standardized columns)",
+            ScoreKind::Tail => "sum over columns of -ln(right-tail probability of the absolute reconstruction error among the training rows' errors in that column)",
             ScoreKind::NegElbo => "negative ELBO per sample in nats, z at the posterior mean: -log p(x|z) + KL(q(z|x) || N(0, I))",
             ScoreKind::RelativeError => "summed squared reconstruction error over (the reconstruction's summed intensity + 1), pixels in [0, 1]",
         }

@@ -9,7 +9,7 @@ use super::figures::{curves, heatmap};
 use super::fit::check_score;
 use super::sink::Sink;
 use super::standardize::Standardizer;
-use super::{BATCH, STANDARDIZE_FILE, STATE_FILE};
+use super::{ScoreKind, BATCH, STANDARDIZE_FILE, STATE_FILE};
 use crate::data::{Dataset, SampleShape};
 use crate::error::{Error, Result};
 use crate::metrics;
@@ -42,6 +42,10 @@ impl Detector {
             serde_json::from_str(&text).map_err(|e| Error::input(&path, format!("not an aekit anomaly detector (aekit anomaly fit writes it): {e}")))?;
         let trained = Run::open(run, device)?;
         check_score(&trained.model, state.score)?;
+        let width = trained.config().input_shape().len();
+        if state.score == ScoreKind::Tail && state.residual_tails.as_ref().map(|t| t.width()) != Some(width) {
+            return Err(Error::input(&path, format!("the tail score needs residual_tails with {width} columns (aekit anomaly fit --score tail writes them)")));
+        }
         let sp = run.join(STANDARDIZE_FILE);
         let standardizer = match trained.config().input_shape() {
             SampleShape::Tabular { .. } => {

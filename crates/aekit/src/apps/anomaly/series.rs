@@ -206,7 +206,7 @@ pub(super) fn score_points(
     let mut flush = |starts: &mut Vec<usize>, batch: &mut Vec<f32>, pending: &mut VecDeque<Pending>, next_out: &mut usize, out: &mut SeriesScores, w: &mut dyn std::io::Write, last: bool| -> Result<()> {
         if !starts.is_empty() {
             let t = Tensor::<2>::from_data(TensorData::new(std::mem::take(batch), [starts.len(), size * c]), device);
-            let (scores, _, _) = score_batch(&det.run.model, det.state.score, t);
+            let (scores, _, _) = score_batch(&det.run.model, det.state.score, det.state.residual_tails.as_ref(), t);
             for (&s, &v) in starts.iter().zip(&scores) {
                 for p in s..s + size {
                     let e = &mut pending[p - *next_out];

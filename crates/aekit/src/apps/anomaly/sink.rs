@@ -55,7 +55,7 @@ impl Sink<'_> {
     pub(super) fn batch(&mut self, w: &mut dyn Write, x: Vec<f32>, b: usize, labels: Option<&[u32]>, device: &Device) -> std::io::Result<()> {
         let p = x.len() / b.max(1);
         let t = Tensor::<2>::from_data(TensorData::new(x.clone(), [b, p]), device);
-        let (s, recon, sq) = score_batch(&self.det.run.model, self.det.state.score, t);
+        let (s, recon, sq) = score_batch(&self.det.run.model, self.det.state.score, self.det.state.residual_tails.as_ref(), t);
         if self.col_all.is_empty() && self.columns.is_some() {
             self.col_all = vec![0.0; p];
             self.col_flagged = vec![0.0; p];
