@@ -286,7 +286,7 @@ pub(crate) fn score_batch(model: &Model, kind: ScoreKind, tails: Option<&Residua
             .map(|(r, v)| r.iter().zip(v).map(|(&r, &v)| (r as f64 - v as f64).abs()).sum::<f64>() / p as f64)
             .collect(),
         (ScoreKind::Tail, _) => match tails {
-            Some(t) if t.width() == p => sq.chunks_exact(p).map(|r| t.score(&r.iter().map(|e| e.sqrt()).collect::<Vec<f32>>())).collect(),
+            Some(t) if t.width() == p => sq.chunks_exact(p).map(|r| t.score_squared(r)).collect(),
             _ => vec![f64::NAN; b],
         },
         _ => sq.chunks_exact(p).map(|r| r.iter().map(|&e| e as f64).sum::<f64>() / p as f64).collect(),

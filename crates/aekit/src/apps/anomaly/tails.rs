@@ -53,8 +53,28 @@ impl ResidualTails {
 
     /// The score of one row of `width()` absolute errors (see the module's doc).
     pub fn score(&self, errors: &[f32]) -> f64 {
+        self.score_by(errors, |e| e)
+    }
+
+    /// The score of one row of `width()` squared errors.
+    pub fn score_squared(&self, squared: &[f32]) -> f64 {
+        self.score_by(squared, f32::sqrt)
+    }
+
+    fn score_by(&self, row: &[f32], abs: impl Fn(f32) -> f32) -> f64 {
         let n = self.n as f64;
-        self.columns.iter().zip(errors).map(|(col, &e)| -((1.0 + n - self.count_below(col, e)) / (n + 1.0)).ln()).sum()
+        // The product of the tail probabilities, with one logarithm per ~30 columns instead of
+        // one per column (each factor is at least 1 / (n + 1), so flushing below 1e-200 never
+        // underflows a double).
+        let (mut log_sum, mut product) = (0.0f64, 1.0f64);
+        for (col, &v) in self.columns.iter().zip(row) {
+            product *= (1.0 + n - self.count_below(col, abs(v))) / (n + 1.0);
+            if product < 1e-200 {
+                log_sum += product.ln();
+                product = 1.0;
+            }
+        }
+        -(log_sum + product.ln())
     }
 
     /// Estimated #{training errors < e} in one column: exact when every error is kept.
@@ -104,6 +124,18 @@ mod tests {
         assert_eq!(s(0.0, 0.0), 0.0);
         // Larger errors never score lower.
         assert!(s(0.35, 1.0) > s(0.25, 1.0));
+        // Squared errors give the same score as their square roots.
+        assert_eq!(t.score_squared(&[0.0625, 1.0]), t.score(&[0.25, 1.0]));
+    }
+
+    #[test]
+    fn wide_rows_do_not_underflow() {
+        // 1000 columns of 4 training rows, a row beyond all of them: 1000 ln 5, although the
+        // product of the tail probabilities (5^-1000) is far below the smallest double.
+        let errors = vec![1.0f32; 4 * 1000];
+        let t = ResidualTails::fit(&errors, 1000);
+        let s = t.score(&vec![2.0; 1000]);
+        assert!((s - 1000.0 * 5f64.ln()).abs() < 1e-9, "{s}");
     }
 
     #[test]
