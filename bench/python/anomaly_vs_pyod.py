@@ -11,7 +11,7 @@ float64 exactly as bench/tables/rivals.py reads them.
 
 What is measured, per task, over the split seeds:
   * quality: mean test AUROC of ``aekit.AnomalyDetector()`` at its defaults (20 epochs, batch
-    128, seed 0) and of ``pyod.models.auto_encoder.AutoEncoder(random_state=seed, verbose=0)``
+    64 for tables, seed 0) and of ``pyod.models.auto_encoder.AutoEncoder(random_state=seed, verbose=0)``
     at its defaults (10 epochs, batch 32), the call bench/tables/rivals.py makes;
   * fit time (wall, ``det.fit(train)``, which in both libraries also scores the training rows):
     aekit at its defaults (20 epochs) vs PyOD's AutoEncoder with ``epoch_num=20`` (same epochs,
@@ -133,7 +133,7 @@ def main():
     print(f"| **mean over {len(summary)} tasks** | | | **{mean_ae:.3f}** | **{mean_po:.3f}** |")
     print(f"\naekit higher on {wins}, equal (within 0.0005) on {len(summary) - wins - losses}, lower on {losses} of {len(summary)} tasks.")
     print(f"\nFit time (s), median of {n} fits (one per split seed, warm-up excluded), 20 epochs each, 2 threads\n")
-    print("| task | aekit (defaults, 20 epochs, batch 128) | PyOD AutoEncoder(epoch_num=20, batch 32) | PyOD / aekit | PyOD at defaults (10 epochs) |")
+    print("| task | aekit (defaults, 20 epochs, batch 64) | PyOD AutoEncoder(epoch_num=20, batch 32) | PyOD / aekit | PyOD at defaults (10 epochs) |")
     print("|---|---:|---:|---:|---:|")
     for s in summary:
         print(f"| {s['task']} | {s['aekit_fit_median_s']:.3f} | {s['pyod_epoch20_fit_median_s']:.3f} | {s['fit_ratio_pyod20_over_aekit']:.1f}x | {s['pyod_default_fit_median_s']:.3f} |")

@@ -92,7 +92,7 @@ impl DataArgs {
             locations: Locations {
                 data_dir: self.data_dir.clone(),
                 env_dir: env("AEKIT_DATA").map(PathBuf::from),
-                cache_dir: env("AEKIT_CACHE").map(PathBuf::from).or_else(data::builtin::default_cache_dir),
+                cache_dir: aekit::io::cache_dir(),
                 mirrors: env("AEKIT_MIRROR").map(|m| m.to_string_lossy().split(',').map(String::from).collect()),
                 offline: self.offline,
                 no_fallback: self.no_fallback,

@@ -59,8 +59,7 @@ fn keep_gpu_cache() {
     // cache place changed; set before any device exists (after that it is fixed, and kept).
     let mut config = CubeClRuntimeConfig::from_current_dir().override_from_env();
     if matches!(config.environment.path, CacheConfig::Target) {
-        let root = std::env::var_os("AEKIT_CACHE").map(std::path::PathBuf::from).or_else(|| dirs::cache_dir().map(|d| d.join("aekit")));
-        if let Some(root) = root {
+        if let Some(root) = crate::io::cache_dir() {
             config.environment.path = CacheConfig::Directory(root.join("gpu"));
         }
     }

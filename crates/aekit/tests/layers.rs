@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 /// The library's top-level modules, lowest layer first.
 const LIBRARY: &[&[&str]] = &[
     &["error"],
-    &["io", "rng", "linalg", "device", "metrics"],
+    &["io"],
+    &["rng", "linalg", "device", "metrics"],
     &["fused"],
     &["loss"],
     &["data", "pca"],

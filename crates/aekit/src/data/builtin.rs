@@ -144,11 +144,6 @@ impl Progress for NoProgress {
     fn finish(&mut self) {}
 }
 
-/// The default per-user cache folder (`$XDG_CACHE_HOME/aekit` or the platform's equivalent).
-pub fn default_cache_dir() -> Option<PathBuf> {
-    dirs::cache_dir().map(|d| d.join("aekit"))
-}
-
 /// Loads a built-in dataset from the first place that has it, downloading into the cache if
 /// needed, and falling back to the embedded MNIST subset when that fails.
 pub fn load_builtin(b: Builtin, loc: &Locations, progress: &mut dyn Progress) -> Result<(Split, Origin)> {

@@ -12,6 +12,15 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 
+/// aekit's per-user cache folder (downloaded data sets, GPU kernels): `$AEKIT_CACHE` when set
+/// and not empty, else `aekit` in the platform's cache folder (`$XDG_CACHE_HOME`, `~/.cache`).
+pub fn cache_dir() -> Option<std::path::PathBuf> {
+    match std::env::var_os("AEKIT_CACHE").filter(|v| !v.is_empty()) {
+        Some(v) => Some(v.into()),
+        None => dirs::cache_dir().map(|d| d.join("aekit")),
+    }
+}
+
 thread_local! {
     /// Whether [`write_atomic`] syncs a file before renaming it into place (see [`without_sync`]).
     static SYNC: std::cell::Cell<bool> = const { std::cell::Cell::new(true) };
