@@ -18,6 +18,8 @@ use std::mem::MaybeUninit;
 use gemm::{gemm, Parallelism};
 use rayon::prelude::*;
 
+use super::winograd;
+
 thread_local! {
     /// Work buffers kept per thread between calls: fresh large allocations cost page faults and
     /// zeroing on every step.
@@ -31,7 +33,7 @@ thread_local! {
 /// longest one, grown. Taking the last one instead made the small padded planes and the large
 /// column buffers trade places every call, and regrowing them was 10-15% of a photo model's
 /// training time in `memset` and page clearing (perf, DnCNN on 48x48 crops).
-fn scratch(n: usize) -> Vec<f32> {
+pub(crate) fn scratch(n: usize) -> Vec<f32> {
     let mut v = POOL.with(|p| {
         let mut p = p.borrow_mut();
         let fit = (0..p.len()).filter(|&i| p[i].capacity() >= n).min_by_key(|&i| p[i].capacity());
@@ -52,7 +54,7 @@ fn scratch(n: usize) -> Vec<f32> {
 const POOL_MAX: usize = 16 << 20;
 
 /// Returns buffers to this thread's pool.
-fn recycle<const N: usize>(bufs: [Vec<f32>; N]) {
+pub(crate) fn recycle<const N: usize>(bufs: [Vec<f32>; N]) {
     POOL.with(|p| {
         let mut p = p.borrow_mut();
         for b in bufs {
@@ -88,7 +90,7 @@ impl Geom {
     fn cols(&self) -> usize {
         self.ho * self.wo
     }
-    fn image(&self) -> usize {
+    pub(crate) fn image(&self) -> usize {
         self.c * self.h * self.w
     }
 }
@@ -102,14 +104,14 @@ fn chunk_len(batch: usize, g: &Geom) -> usize {
 
 /// A matrix operand: elements at `v[i·rs + j·cs]`.
 #[derive(Clone, Copy)]
-struct M<'a> {
+pub(crate) struct M<'a> {
     v: &'a [f32],
     rs: usize,
     cs: usize,
 }
 
 impl<'a> M<'a> {
-    fn new(v: &'a [f32], rs: usize, cs: usize) -> Self {
+    pub(crate) fn new(v: &'a [f32], rs: usize, cs: usize) -> Self {
         M { v, rs, cs }
     }
 }
@@ -138,11 +140,20 @@ fn matmul(m: usize, n: usize, k: usize, dst: &mut [f32], dst_rs: usize, a: M, b:
 /// [`matmul`] with the gemm's threads given ([`gemm_threads`]).
 #[allow(clippy::too_many_arguments)]
 fn matmul_par(m: usize, n: usize, k: usize, dst: &mut [f32], dst_rs: usize, a: M, b: M, par: Parallelism) {
+    gemm_into(m, n, k, dst, dst_rs, a, b, false, par)
+}
+
+/// `dst[m×n]` = `a·b`, or `dst + a·b` when `acc`, with the gemm's threads given.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn gemm_into(m: usize, n: usize, k: usize, dst: &mut [f32], dst_rs: usize, a: M, b: M, acc: bool, par: Parallelism) {
     assert!(fits(dst.len(), m, n, dst_rs, 1) && fits(a.v.len(), m, k, a.rs, a.cs) && fits(b.v.len(), k, n, b.rs, b.cs));
     if m == 0 || n == 0 {
         return;
     }
     if k == 0 {
+        if acc {
+            return;
+        }
         for r in 0..m {
             dst[r * dst_rs..][..n].fill(0.0);
         }
@@ -158,14 +169,14 @@ fn matmul_par(m: usize, n: usize, k: usize, dst: &mut [f32], dst_rs: usize, a: M
             dst.as_mut_ptr(),
             1,
             dst_rs as isize,
-            false,
+            acc,
             a.v.as_ptr(),
             a.cs as isize,
             a.rs as isize,
             b.v.as_ptr(),
             b.cs as isize,
             b.rs as isize,
-            0.0f32,
+            if acc { 1.0f32 } else { 0.0f32 },
             1.0f32,
             false,
             false,
@@ -311,14 +322,14 @@ fn from_channel_major_uninit(src: &[f32], c: usize, n: usize, dst: &mut [MaybeUn
 }
 
 /// `dy` where the ReLU's output `y` is positive, 0 elsewhere: the gradient before the ReLU.
-fn relu_grad(dy: &[f32], y: &[f32], dst: &mut [f32]) {
+pub(crate) fn relu_grad(dy: &[f32], y: &[f32], dst: &mut [f32]) {
     for ((d, g), y) in dst.iter_mut().zip(dy).zip(y) {
         *d = if *y > 0.0 { *g } else { 0.0 };
     }
 }
 
 /// Sums of the rows of a `[c, len]` matrix, in f64 (eight f32 lanes within a row).
-fn row_sums(src: &[f32], c: usize) -> Vec<f64> {
+pub(crate) fn row_sums(src: &[f32], c: usize) -> Vec<f64> {
     let len = src.len() / c.max(1);
     (0..c)
         .map(|ch| {
@@ -366,7 +377,7 @@ pub(crate) struct ConvGrads {
 /// Runs `work(chunk index, images in chunk, input-gradient chunk)` over the batch's chunks (the
 /// input-gradient buffer is allocated and cut only when wanted) and gathers the per-chunk
 /// partial weight and bias gradients.
-fn backward_chunks<F>(
+pub(crate) fn backward_chunks<F>(
     batch: usize,
     bc: usize,
     x_image: usize,
@@ -409,6 +420,14 @@ where
 /// Convolution: `x` `[batch, g.c, g.h, g.w]`, `weight` `[o, g.c, kh, kw]`, `bias` `[o]` →
 /// `[batch, o, g.ho, g.wo]`, followed by a ReLU when `relu`.
 pub(crate) fn conv2d(g: &Geom, batch: usize, x: &[f32], weight: &[f32], bias: &[f32], relu: bool) -> Vec<f32> {
+    match winograd::plan(g, bias.len()) {
+        Some(tf) => winograd::conv2d(tf, g, batch, x, weight, bias, relu),
+        None => conv2d_im2col(g, batch, x, weight, bias, relu),
+    }
+}
+
+/// [`conv2d`] through im2col and one gemm per chunk of images, for every geometry.
+pub(crate) fn conv2d_im2col(g: &Geom, batch: usize, x: &[f32], weight: &[f32], bias: &[f32], relu: bool) -> Vec<f32> {
     let (k, n, o) = (g.rows(), g.cols(), bias.len());
     let bc = chunk_len(batch, g);
     let taps = Taps::new(g);
@@ -447,6 +466,9 @@ pub(crate) fn conv2d_backward(
     y: Option<&[f32]>,
     want: Wanted,
 ) -> ConvGrads {
+    if let Some(tf) = winograd::plan(g, o) {
+        return winograd::conv2d_backward(tf, g, batch, x, weight, o, dy, y, want);
+    }
     let (k, n) = (g.rows(), g.cols());
     let bc = chunk_len(batch, g);
     let taps = Taps::new(g);

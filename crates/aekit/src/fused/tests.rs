@@ -173,6 +173,14 @@ fn fused_conv2d_matches_plain_values_and_gradients() {
         (2, 5, 9, 6, 8, [3, 3], [1, 2], PaddingConfig2d::Explicit(0, 1, 2, 1)),
         // Large enough for many chunks across both threads (the conv autoencoder's second layer).
         (130, 32, 64, 14, 14, [3, 3], [2, 2], PaddingConfig2d::Explicit(1, 1, 1, 1)),
+        // Winograd layers (stride 1, 3x3 or 5x5, 16+ channels): the photo models' and SRCNN's,
+        // outputs that are no multiple of the tile, smaller than one tile, and more than 16
+        // images (several backward chunks).
+        (4, 48, 48, 21, 19, [3, 3], [1, 1], PaddingConfig2d::Same),
+        (3, 64, 32, 13, 17, [5, 5], [1, 1], PaddingConfig2d::Same),
+        (2, 16, 24, 9, 10, [3, 3], [1, 1], PaddingConfig2d::Valid),
+        (1, 32, 16, 3, 2, [3, 3], [1, 1], PaddingConfig2d::Explicit(1, 1, 1, 1)),
+        (35, 16, 16, 6, 7, [5, 5], [1, 1], PaddingConfig2d::Explicit(2, 1, 0, 2)),
     ];
     for (b, ci, co, h, w, k, s, pad) in cases {
         let case = format!("conv2d {b}x{ci}x{h}x{w} -> {co}, kernel {k:?}, stride {s:?}, {pad:?}");
