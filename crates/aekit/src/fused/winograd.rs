@@ -30,8 +30,6 @@ use super::conv_kernels::{gemm_into, recycle, relu_grad, row_sums, scratch, Conv
 
 /// Transform size: 6x6 for both variants.
 const A: usize = 6;
-/// Tiles per block are a multiple of this, the widest lane count of the transforms.
-const LANES_MAX: usize = 16;
 
 /// The transform matrices of F(m, r) with α = 6, in f32.
 pub(crate) struct Transform {
@@ -157,14 +155,16 @@ pub(crate) fn plan(g: &Geom, o: usize) -> Option<&'static Transform> {
     }
 }
 
-/// The tile grid over the output and the zero-padded input planes the tiles read.
+/// The tile grid over the output and the zero-padded input images the tiles read. Padded
+/// images are channels-last (`[row, column, channel]`): the transforms run over channels, so
+/// every load and store of a tile's entry is one contiguous run of channels.
 #[derive(Clone, Copy)]
 struct Tiles {
     m: usize,
     /// Tiles per column and per row of the output.
     th: usize,
     tw: usize,
-    /// Padded plane height and width: every tile's α x α window lies inside.
+    /// Padded image height and width: every tile's α x α window lies inside.
     ph: usize,
     pw: usize,
 }
@@ -177,7 +177,8 @@ impl Tiles {
     fn per_image(&self) -> usize {
         self.th * self.tw
     }
-    fn plane(&self) -> usize {
+    /// Pixels of a padded image.
+    fn pixels(&self) -> usize {
         self.ph * self.pw
     }
     /// (image, tile row, tile column) of tile `t`.
@@ -185,47 +186,50 @@ impl Tiles {
         let (b, rem) = (t / self.per_image(), t % self.per_image());
         (b, rem / self.tw, rem % self.tw)
     }
-    /// Offset of tile `t`'s window in a batch of padded images of `c` channels, the first image
-    /// being image `first`.
-    fn base(&self, t: usize, c: usize, first: usize) -> usize {
+    /// Offset of tile `t`'s window in channels-last padded images of `c` channels.
+    fn base(&self, t: usize, c: usize) -> usize {
         let (b, ti, tj) = self.coords(t);
-        (b - first) * c * self.plane() + ti * self.m * self.pw + tj * self.m
+        (b * self.pixels() + ti * self.m * self.pw + tj * self.m) * c
     }
-    /// Rows and columns of the image inside the padded plane.
+    /// Rows and columns of the image inside the padded image.
     fn visible(&self, g: &Geom) -> (usize, usize) {
         (g.h.min(self.ph.saturating_sub(g.pad[0])), g.w.min(self.pw.saturating_sub(g.pad[1])))
     }
 }
 
-/// Tiles per gemm block: `V` (α²·C·tiles values) near 1 MiB, a multiple of the lane count.
+/// Tiles per gemm block: `V` (α²·C·tiles values) near 1 MiB.
 fn block_tiles(c: usize) -> usize {
-    ((262_144 / (A * A * c.max(1))).clamp(32, 512) / LANES_MAX) * LANES_MAX
+    (262_144 / (A * A * c.max(1))).clamp(16, 512)
 }
 
-/// Images `first..first + nb` of `x`, zero-padded into `ts`'s planes.
+/// Images `first..first + nb` of `x` (NCHW), zero-padded and channels-last.
 fn pad_images(g: &Geom, ts: &Tiles, x: &[f32], first: usize, nb: usize) -> Vec<f32> {
     let (vh, vw) = ts.visible(g);
-    // A pooled buffer: only the border is zeroed, the rest is overwritten (a fresh zeroed
-    // buffer of the batch's size cost page faults and a memset every call).
-    let mut xp = scratch(nb * g.c * ts.plane());
-    let img = g.c * g.h * g.w;
+    let c = g.c;
+    // A pooled buffer: every value is written below (a fresh zeroed buffer of the batch's size
+    // cost page faults and a memset every call).
+    let mut xp = scratch(nb * ts.pixels() * c);
     let (top, left) = (g.pad[0].min(ts.ph), g.pad[1].min(ts.pw));
-    xp.par_chunks_mut(ts.plane().max(1)).enumerate().for_each(|(i, plane)| {
-        let (b, c) = (first + i / g.c, i % g.c);
-        let src = &x[b * img + c * g.h * g.w..][..g.h * g.w];
-        plane[..top * ts.pw].fill(0.0);
-        for r in 0..vh {
-            let row = &mut plane[(r + top) * ts.pw..][..ts.pw];
-            row[..left].fill(0.0);
-            row[left..left + vw].copy_from_slice(&src[r * g.w..][..vw]);
-            row[left + vw..].fill(0.0);
+    xp.par_chunks_mut((ts.pw * c).max(1)).enumerate().for_each(|(i, row)| {
+        let (b, r) = (first + i / ts.ph, i % ts.ph);
+        if r < top || r >= top + vh {
+            row.fill(0.0);
+            return;
         }
-        plane[(top + vh) * ts.pw..].fill(0.0);
+        let r = r - top;
+        row[..left * c].fill(0.0);
+        row[(left + vw) * c..].fill(0.0);
+        for ch in 0..c {
+            let src = &x[((b * c + ch) * g.h + r) * g.w..][..vw];
+            for (col, v) in src.iter().enumerate() {
+                row[(left + col) * c + ch] = *v;
+            }
+        }
     });
     xp
 }
 
-/// `U[ξ][o][c] = (G w[o][c] Gᵀ)[ξ]`, laid out as α² matrices `[O, C]`.
+/// `U[ξ][c][o] = (G w[o][c] Gᵀ)[ξ]`: α² matrices `[C, O]`.
 fn weight_transform(t: &Transform, w: &[f32], o: usize, c: usize) -> Vec<f32> {
     let r = t.r;
     let mut u = vec![0.0f32; A * A * o * c];
@@ -242,7 +246,7 @@ fn weight_transform(t: &Transform, w: &[f32], o: usize, c: usize) -> Vec<f32> {
             for i in 0..A {
                 for j in 0..A {
                     let v: f32 = (0..r).map(|q| tmp[i][q] * t.g[j][q]).sum();
-                    u[((i * A + j) * o + oc) * c + ch] = v;
+                    u[((i * A + j) * c + ch) * o + oc] = v;
                 }
             }
         }
@@ -256,7 +260,7 @@ fn weight_transform_adjoint(t: &Transform, du: &[f32], o: usize, c: usize) -> Ve
     let mut dw = vec![0.0f32; o * c * r * r];
     for oc in 0..o {
         for ch in 0..c {
-            let d = |i: usize, j: usize| du[((i * A + j) * o + oc) * c + ch];
+            let d = |i: usize, j: usize| du[((i * A + j) * c + ch) * o + oc];
             // tmp = Gᵀ dU: r x α
             let mut tmp = [[0.0f32; A]; A];
             for q in 0..r {
@@ -274,11 +278,11 @@ fn weight_transform_adjoint(t: &Transform, du: &[f32], o: usize, c: usize) -> Ve
     dw
 }
 
-/// L values per transform entry: one per tile.
+/// L channels per transform entry.
 type Lanes<const L: usize> = [[f32; L]; A];
 
-/// `y = BT·x` (`adjoint`: `y = BTᵀ·x`) on L tiles at once. Inlined with the constant `BT`, the
-/// zero tests fold away and only the nonzero terms are computed.
+/// `y = BT·x` (`adjoint`: `y = BTᵀ·x`) on L channels at once. Inlined with the constant `BT`,
+/// the zero tests fold away and only the nonzero terms are computed.
 #[inline(always)]
 fn bt_apply<const L: usize>(x: &Lanes<L>, adjoint: bool) -> Lanes<L> {
     let mut y = [[0.0f32; L]; A];
@@ -306,83 +310,69 @@ fn store<const L: usize>(dst: &mut [f32], src: &[f32; L], lanes: usize) {
     }
 }
 
-/// The inverse of [`store`]: `dst`'s first `lanes` from `src`.
+/// `dst[..lanes]` from `src`, the rest zero.
 #[inline(always)]
-fn load<const L: usize>(dst: &mut [f32; L], src: &[f32], lanes: usize) {
+fn load<const L: usize>(src: &[f32], lanes: usize) -> [f32; L] {
+    let mut dst = [0.0f32; L];
     if lanes == L {
         dst.copy_from_slice(&src[..L]);
     } else {
         dst[..lanes].copy_from_slice(&src[..lanes]);
     }
+    dst
 }
 
-/// Lane bases for tiles `t..t + L` (the last valid tile repeated past `end`).
-fn lane_bases<const L: usize>(ts: &Tiles, t: usize, end: usize, c: usize, first: usize) -> [usize; L] {
-    std::array::from_fn(|l| ts.base((t + l).min(end - 1), c, first))
-}
-
-/// `V[ξ][c][tile] = (Bᵀ d B)[ξ]` for tiles `t0..t0 + nt` of the padded images `xp` (whose first
-/// image is image `first`), into `v` laid out as α² matrices `[C, nt]`.
+/// `V[ξ][tile][c] = (Bᵀ d B)[ξ]` for tiles `t0..t0 + nt` of the padded images `xp`, into `v`
+/// laid out as α² matrices `[nt, C]`.
 #[inline(always)]
-fn input_transform_lanes<const L: usize>(ts: &Tiles, xp: &[f32], c: usize, first: usize, t0: usize, nt: usize, v: &mut [f32]) {
-    let plane = ts.plane();
-    for tl in (0..nt).step_by(L) {
-        let lanes = L.min(nt - tl);
-        let base = lane_bases::<L>(ts, t0 + tl, t0 + nt, c, first);
-        let reach = base.iter().max().unwrap() + (c - 1) * plane + (A - 1) * ts.pw + A - 1;
-        assert!(reach < xp.len());
-        for ch in 0..c {
-            let off = ch * plane;
-            // Rows first: t[u] = BT·(row u of each tile).
-            let mut t = [[[0.0f32; L]; A]; A];
-            for (u, tu) in t.iter_mut().enumerate() {
-                let row: Lanes<L> = std::array::from_fn(|w| {
-                    // SAFETY: the largest index is `reach`, checked above.
-                    std::array::from_fn(|l| unsafe { *xp.get_unchecked(base[l] + off + u * ts.pw + w) })
-                });
-                *tu = bt_apply(&row, false);
-            }
-            // Then columns: V[i][j] = Σ_u BT[i][u]·t[u][j].
+fn input_transform_lanes<const L: usize>(ts: &Tiles, xp: &[f32], c: usize, t0: usize, nt: usize, v: &mut [f32]) {
+    for tl in 0..nt {
+        let base = ts.base(t0 + tl, c);
+        let window = &xp[base..][..((A - 1) * ts.pw + A - 1) * c + c];
+        for c0 in (0..c).step_by(L) {
+            let lanes = L.min(c - c0);
+            // Rows first: t[u] = BT·(row u of the window), then columns.
+            let t: [Lanes<L>; A] = std::array::from_fn(|u| {
+                let row: Lanes<L> = std::array::from_fn(|w| load(&window[(u * ts.pw + w) * c + c0..], lanes));
+                bt_apply(&row, false)
+            });
             for j in 0..A {
                 let col: Lanes<L> = std::array::from_fn(|u| t[u][j]);
                 let out = bt_apply(&col, false);
                 for (i, o) in out.iter().enumerate() {
-                    store(&mut v[((i * A + j) * c + ch) * nt + tl..], o, lanes);
+                    store(&mut v[((i * A + j) * nt + tl) * c + c0..], o, lanes);
                 }
             }
         }
     }
 }
 
-/// Adds `B dV Bᵀ` for tiles `t0..t0 + nt` into the padded input gradient `dxp` (first image
-/// `first`); `dv` is laid out as [`input_transform`]'s output.
+/// Adds `B dV Bᵀ` for tiles `t0..t0 + nt` into the padded input gradient `dxp` (channels-last);
+/// `dv` is laid out as [`input_transform`]'s output.
 #[inline(always)]
-fn input_transform_adjoint_lanes<const L: usize>(ts: &Tiles, dv: &[f32], c: usize, first: usize, t0: usize, nt: usize, dxp: &mut [f32]) {
-    let plane = ts.plane();
-    for tl in (0..nt).step_by(L) {
-        let lanes = L.min(nt - tl);
-        let base = lane_bases::<L>(ts, t0 + tl, t0 + nt, c, first);
-        for ch in 0..c {
-            // The adjoint of the input transform: columns (Bᵀ's transpose on the left), then rows.
+fn input_transform_adjoint_lanes<const L: usize>(ts: &Tiles, dv: &[f32], c: usize, t0: usize, nt: usize, dxp: &mut [f32]) {
+    for tl in 0..nt {
+        let base = ts.base(t0 + tl, c);
+        let window = &mut dxp[base..][..((A - 1) * ts.pw + A - 1) * c + c];
+        for c0 in (0..c).step_by(L) {
+            let lanes = L.min(c - c0);
+            // Columns first (Bᵀ's transpose on the left), then rows.
             let mut t = [[[0.0f32; L]; A]; A];
             for j in 0..A {
-                let mut col = [[0.0f32; L]; A];
-                for (i, ci) in col.iter_mut().enumerate() {
-                    load(ci, &dv[((i * A + j) * c + ch) * nt + tl..], lanes);
-                }
+                let col: Lanes<L> = std::array::from_fn(|i| load(&dv[((i * A + j) * nt + tl) * c + c0..], lanes));
                 let out = bt_apply(&col, true);
                 for u in 0..A {
                     t[u][j] = out[u];
                 }
             }
-            let dd: [Lanes<L>; A] = std::array::from_fn(|u| bt_apply(&t[u], true));
-            // Neighbouring tiles overlap: lanes are added one after another.
-            for l in 0..lanes {
-                let at = base[l] + ch * plane;
-                for u in 0..A {
-                    let row = &mut dxp[at + u * ts.pw..][..A];
-                    for w in 0..A {
-                        row[w] += dd[u][w][l];
+            for (u, tu) in t.iter().enumerate() {
+                let dd = bt_apply(tu, true);
+                for (w, d) in dd.iter().enumerate() {
+                    let dst = &mut window[(u * ts.pw + w) * c + c0..];
+                    if lanes == L {
+                        dst[..L].iter_mut().zip(d).for_each(|(x, v)| *x += v);
+                    } else {
+                        dst[..lanes].iter_mut().zip(d).for_each(|(x, v)| *x += v);
                     }
                 }
             }
@@ -398,47 +388,47 @@ unsafe impl Send for Out {}
 unsafe impl Sync for Out {}
 
 /// `Y = Aᵀ M A` for tiles `t0..t0 + nt`, plus the bias, then the ReLU, written into `y`
-/// `[batch, o, ho, wo]` (the pixels of these tiles only).
+/// `[batch, o, ho, wo]` (the pixels of these tiles only); `mm` is laid out `[ξ][nt][o]`.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn output_transform_lanes<const L: usize>(tf: &Transform, ts: &Tiles, g: &Geom, mm: &[f32], o: usize, t0: usize, nt: usize, bias: &[f32], relu: bool, y: Out) {
     let m = tf.m;
-    for tl in (0..nt).step_by(L) {
-        let lanes = L.min(nt - tl);
-        for oc in 0..o {
-            let mut s = [[[0.0f32; L]; A]; A];
-            for xi in 0..A * A {
-                load(&mut s[xi / A][xi % A], &mm[(xi * o + oc) * nt + tl..], lanes);
-            }
+    for tl in 0..nt {
+        let (b, ti, tj) = ts.coords(t0 + tl);
+        let (rows, cols) = (m.min(g.ho - ti * m), m.min(g.wo - tj * m));
+        for o0 in (0..o).step_by(L) {
+            let lanes = L.min(o - o0);
+            let bias: [f32; L] = load(&bias[o0..], lanes);
             // tmp = Aᵀ s: m x α; out = tmp A: m x m.
             let mut tmp = [[[0.0f32; L]; A]; A];
-            for i in 0..m {
-                for u in 0..A {
-                    let a = tf.at[i][u];
-                    if a != 0.0 {
-                        for v in 0..A {
-                            for l in 0..L {
-                                tmp[i][v][l] += a * s[u][v][l];
-                            }
+            for u in 0..A {
+                for v in 0..A {
+                    let s: [f32; L] = load(&mm[((u * A + v) * nt + tl) * o + o0..], lanes);
+                    for i in 0..m {
+                        let a = tf.at[i][u];
+                        for l in 0..L {
+                            tmp[i][v][l] += a * s[l];
                         }
                     }
                 }
             }
-            for l in 0..lanes {
-                let (b, ti, tj) = ts.coords(t0 + tl + l);
-                for i in 0..m.min(g.ho - ti * m) {
-                    let row = ((b * o + oc) * g.ho + ti * m + i) * g.wo + tj * m;
-                    for j in 0..m.min(g.wo - tj * m) {
-                        let mut val = bias[oc];
-                        for v in 0..A {
-                            val += tmp[i][v][l] * tf.at[j][v];
+            for i in 0..rows {
+                for j in 0..cols {
+                    let mut val = bias;
+                    for v in 0..A {
+                        let a = tf.at[j][v];
+                        for l in 0..L {
+                            val[l] += tmp[i][v][l] * a;
                         }
-                        if relu {
-                            val = val.max(0.0);
-                        }
-                        // SAFETY: `row + j` is pixel (ti·m + i, tj·m + j) < (ho, wo) of channel
-                        // `oc` of image `b` < batch, inside the output; only this tile writes it.
-                        unsafe { y.0.add(row + j).write(val) };
+                    }
+                    if relu {
+                        val.iter_mut().for_each(|x| *x = x.max(0.0));
+                    }
+                    let px = (ti * m + i) * g.wo + tj * m + j;
+                    for (l, v) in val.iter().enumerate().take(lanes) {
+                        // SAFETY: pixel (ti·m + i, tj·m + j) < (ho, wo) of channel o0 + l < o of
+                        // image b < batch is inside the output; only this tile writes it.
+                        unsafe { y.0.add((b * o + o0 + l) * g.ho * g.wo + px).write(*v) };
                     }
                 }
             }
@@ -446,34 +436,26 @@ fn output_transform_lanes<const L: usize>(tf: &Transform, ts: &Tiles, g: &Geom, 
     }
 }
 
-/// `dM = A dY Aᵀ` for tiles `t0..t0 + nt` of `dy` `[batch, o, ho, wo]`, laid out as α²
-/// matrices `[O, nt]`. Pixels past the output's edge count as zero.
+/// `dM = A dY Aᵀ` for tiles `t0..t0 + nt` of `dyt` (channels-last `[batch, ho, wo, o]`), laid
+/// out `[ξ][nt][o]`. Pixels past the output's edge count as zero.
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn output_transform_adjoint_lanes<const L: usize>(tf: &Transform, ts: &Tiles, g: &Geom, dy: &[f32], o: usize, t0: usize, nt: usize, dm: &mut [f32]) {
+fn output_transform_adjoint_lanes<const L: usize>(tf: &Transform, ts: &Tiles, g: &Geom, dyt: &[f32], o: usize, t0: usize, nt: usize, dm: &mut [f32]) {
     let m = tf.m;
-    for tl in (0..nt).step_by(L) {
-        let lanes = L.min(nt - tl);
-        for oc in 0..o {
-            let mut d = [[[0.0f32; L]; A]; A];
-            for l in 0..lanes {
-                let (b, ti, tj) = ts.coords(t0 + tl + l);
-                for i in 0..m.min(g.ho - ti * m) {
-                    let row = &dy[((b * o + oc) * g.ho + ti * m + i) * g.wo + tj * m..];
-                    for j in 0..m.min(g.wo - tj * m) {
-                        d[i][j][l] = row[j];
-                    }
-                }
-            }
+    for tl in 0..nt {
+        let (b, ti, tj) = ts.coords(t0 + tl);
+        let (rows, cols) = (m.min(g.ho - ti * m), m.min(g.wo - tj * m));
+        for o0 in (0..o).step_by(L) {
+            let lanes = L.min(o - o0);
             // tmp = A d: α x m (A = (Aᵀ)ᵀ); out = tmp Aᵀ: α x α.
             let mut tmp = [[[0.0f32; L]; A]; A];
-            for u in 0..A {
-                for i in 0..m {
-                    let a = tf.at[i][u];
-                    if a != 0.0 {
-                        for j in 0..m {
-                            for l in 0..L {
-                                tmp[u][j][l] += a * d[i][j][l];
-                            }
+            for i in 0..rows {
+                for j in 0..cols {
+                    let d: [f32; L] = load(&dyt[((b * g.ho + ti * m + i) * g.wo + tj * m + j) * o + o0..], lanes);
+                    for u in 0..A {
+                        let a = tf.at[i][u];
+                        for l in 0..L {
+                            tmp[u][j][l] += a * d[l];
                         }
                     }
                 }
@@ -483,13 +465,11 @@ fn output_transform_adjoint_lanes<const L: usize>(tf: &Transform, ts: &Tiles, g:
                     let mut acc = [0.0f32; L];
                     for j in 0..m {
                         let a = tf.at[j][v];
-                        if a != 0.0 {
-                            for l in 0..L {
-                                acc[l] += a * tmp[u][j][l];
-                            }
+                        for l in 0..L {
+                            acc[l] += a * tmp[u][j][l];
                         }
                     }
-                    store(&mut dm[((u * A + v) * o + oc) * nt + tl..], &acc, lanes);
+                    store(&mut dm[((u * A + v) * nt + tl) * o + o0..], &acc, lanes);
                 }
             }
         }
@@ -499,11 +479,11 @@ fn output_transform_adjoint_lanes<const L: usize>(tf: &Transform, ts: &Tiles, g:
 /// The vector unit the transforms are compiled for, chosen once at run time.
 #[derive(Clone, Copy, PartialEq)]
 enum Simd {
-    /// AVX-512: 16 tiles per step, one zmm register per transform entry.
+    /// AVX-512: 16 channels per step, one zmm register per transform entry.
     Avx512,
-    /// AVX2 and FMA: 8 tiles per step.
+    /// AVX2 and FMA: 8 channels per step.
     Avx2,
-    /// The build's baseline (SSE2 on x86-64, NEON on aarch64): 8 tiles per step.
+    /// The build's baseline (SSE2 on x86-64, NEON on aarch64): 8 channels per step.
     Base,
 }
 
@@ -554,13 +534,13 @@ macro_rules! dispatch {
     };
 }
 
-dispatch!(input_transform, input_transform_lanes, (ts: &Tiles, xp: &[f32], c: usize, first: usize, t0: usize, nt: usize, v: &mut [f32]));
-dispatch!(input_transform_adjoint, input_transform_adjoint_lanes, (ts: &Tiles, dv: &[f32], c: usize, first: usize, t0: usize, nt: usize, dxp: &mut [f32]));
+dispatch!(input_transform, input_transform_lanes, (ts: &Tiles, xp: &[f32], c: usize, t0: usize, nt: usize, v: &mut [f32]));
+dispatch!(input_transform_adjoint, input_transform_adjoint_lanes, (ts: &Tiles, dv: &[f32], c: usize, t0: usize, nt: usize, dxp: &mut [f32]));
 dispatch!(output_transform, output_transform_lanes, (tf: &Transform, ts: &Tiles, g: &Geom, mm: &[f32], o: usize, t0: usize, nt: usize, bias: &[f32], relu: bool, y: Out));
-dispatch!(output_transform_adjoint, output_transform_adjoint_lanes, (tf: &Transform, ts: &Tiles, g: &Geom, dy: &[f32], o: usize, t0: usize, nt: usize, dm: &mut [f32]));
+dispatch!(output_transform_adjoint, output_transform_adjoint_lanes, (tf: &Transform, ts: &Tiles, g: &Geom, dyt: &[f32], o: usize, t0: usize, nt: usize, dm: &mut [f32]));
 
-/// The α² gemms `dst[ξ] (+)= a[ξ]·b[ξ]`, `a[ξ]` and `b[ξ]` views at offsets `ξ·a_step`,
-/// `ξ·b_step` (`dst[ξ]` `[m, n]` at `ξ·m·n`).
+/// The α² gemms `dst[ξ] (+)= a[ξ]·b[ξ]` (`dst[ξ]` `[m, n]` at `ξ·m·n`; `a[ξ]`, `b[ξ]` at
+/// `ξ·a_step`, `ξ·b_step` with the strides given).
 #[allow(clippy::too_many_arguments)]
 fn gemms(m: usize, n: usize, k: usize, dst: &mut [f32], a: &[f32], a_step: usize, ars: usize, acs: usize, b: &[f32], b_step: usize, brs: usize, bcs: usize, acc: bool, par: Parallelism) {
     for xi in 0..A * A {
@@ -594,10 +574,11 @@ pub(crate) fn conv2d(tf: &Transform, g: &Geom, batch: usize, x: &[f32], weight: 
     let par = if blocks < rayon::current_num_threads() { Parallelism::Rayon(0) } else { Parallelism::None };
     (0..blocks).into_par_iter().for_each(|bi| {
         let (t0, nt) = (bi * tb, tb.min(ntiles - bi * tb));
-        let mut v = scratch(A * A * c * nt);
-        input_transform(&ts, &xp, c, 0, t0, nt, &mut v);
-        let mut mm = scratch(A * A * o * nt);
-        gemms(o, nt, c, &mut mm, &u, o * c, c, 1, &v, c * nt, nt, 1, false, par);
+        let mut v = scratch(A * A * nt * c);
+        input_transform(&ts, &xp, c, t0, nt, &mut v);
+        // M[ξ] = V[ξ]·U[ξ]: [nt, c]·[c, o].
+        let mut mm = scratch(A * A * nt * o);
+        gemms(nt, o, c, &mut mm, &v, nt * c, c, 1, &u, c * o, o, 1, false, par);
         output_transform(tf, &ts, g, &mm, o, t0, nt, bias, relu, out);
         recycle([v, mm]);
     });
@@ -620,7 +601,9 @@ pub(crate) fn conv2d_backward(tf: &Transform, g: &Geom, batch: usize, x: &[f32],
     // their number depends only on the batch, so the sums do not depend on the thread count.
     let bc = batch.div_ceil(16).max(1);
     let tb = block_tiles(c.max(o));
-    super::conv_kernels::backward_chunks(batch, bc, g.image(), want, o * c * r * r, o, |ci, nb, dxc| {
+    // The chunks return their weight gradients in the Winograd domain (dU); their sum is
+    // transformed back once (the transform is linear), not once per chunk.
+    let mut grads = super::conv_kernels::backward_chunks(batch, bc, g.image(), want, A * A * c * o, o, |ci, nb, dxc| {
         let first = ci * bc;
         let range = first * o * n..(first + nb) * o * n;
         let mut dz = Vec::new();
@@ -632,44 +615,59 @@ pub(crate) fn conv2d_backward(tf: &Transform, g: &Geom, batch: usize, x: &[f32],
             }
             None => &dy[range],
         };
+        // dY channels-last, so that a tile's pixels are runs of channels.
+        let mut dyt = scratch(nb * n * o);
+        for (b, img) in dyc.chunks_exact((o * n).max(1)).enumerate() {
+            let dst = &mut dyt[b * n * o..][..n * o];
+            for (oc, plane) in img.chunks_exact(n.max(1)).enumerate() {
+                for (p, v) in plane.iter().enumerate() {
+                    dst[p * o + oc] = *v;
+                }
+            }
+        }
         // Tiles and offsets below are relative to the chunk's first image.
         let ntiles = nb * ts.per_image();
         let xp = if want.w { pad_images(g, &ts, x, first, nb) } else { Vec::new() };
         let mut dxp = Vec::new();
         if dxc.is_some() {
-            dxp = scratch(nb * c * ts.plane());
+            dxp = scratch(nb * ts.pixels() * c);
             dxp.fill(0.0);
         }
-        let mut du = if want.w { vec![0.0f32; A * A * o * c] } else { Vec::new() };
+        let mut du = if want.w { vec![0.0f32; A * A * c * o] } else { Vec::new() };
         for t0 in (0..ntiles).step_by(tb) {
             let nt = tb.min(ntiles - t0);
-            let mut dm = scratch(A * A * o * nt);
-            output_transform_adjoint(tf, &ts, g, dyc, o, t0, nt, &mut dm);
+            let mut dm = scratch(A * A * nt * o);
+            output_transform_adjoint(tf, &ts, g, &dyt, o, t0, nt, &mut dm);
             if want.w {
-                let mut v = scratch(A * A * c * nt);
-                input_transform(&ts, &xp, c, 0, t0, nt, &mut v);
-                // dU[ξ] += dM[ξ]·V[ξ]ᵀ: [o, nt]·[nt, c].
-                gemms(o, c, nt, &mut du, &dm, o * nt, nt, 1, &v, c * nt, 1, nt, true, Parallelism::None);
+                let mut v = scratch(A * A * nt * c);
+                input_transform(&ts, &xp, c, t0, nt, &mut v);
+                // dU[ξ] += V[ξ]ᵀ·dM[ξ]: [c, nt]·[nt, o].
+                gemms(c, o, nt, &mut du, &v, nt * c, 1, c, &dm, nt * o, o, 1, true, Parallelism::None);
                 recycle([v]);
             }
             if dxc.is_some() {
-                let mut dv = scratch(A * A * c * nt);
-                // dV[ξ] = U[ξ]ᵀ·dM[ξ]: [c, o]·[o, nt].
-                gemms(c, nt, o, &mut dv, &u, o * c, 1, c, &dm, o * nt, nt, 1, false, Parallelism::None);
-                input_transform_adjoint(&ts, &dv, c, 0, t0, nt, &mut dxp);
+                let mut dv = scratch(A * A * nt * c);
+                // dV[ξ] = dM[ξ]·U[ξ]ᵀ: [nt, o]·[o, c].
+                gemms(nt, c, o, &mut dv, &dm, nt * o, o, 1, &u, c * o, 1, o, false, Parallelism::None);
+                input_transform_adjoint(&ts, &dv, c, t0, nt, &mut dxp);
                 recycle([dv]);
             }
             recycle([dm]);
         }
         if let Some(dxc) = dxc {
             let (vh, vw) = ts.visible(g);
-            for (plane, dst) in dxp.chunks_exact(ts.plane()).zip(dxc.chunks_exact_mut(g.h * g.w)) {
-                for row in 0..vh {
-                    dst[row * g.w..][..vw].copy_from_slice(&plane[(row + g.pad[0]) * ts.pw + g.pad[1]..][..vw]);
+            for (img, dst) in dxp.chunks_exact(ts.pixels() * c).zip(dxc.chunks_exact_mut(g.image())) {
+                for ch in 0..c {
+                    for row in 0..vh {
+                        let src = &img[((row + g.pad[0]) * ts.pw + g.pad[1]) * c + ch..];
+                        let d = &mut dst[(ch * g.h + row) * g.w..][..vw];
+                        for (col, v) in d.iter_mut().enumerate() {
+                            *v = src[col * c];
+                        }
+                    }
                 }
             }
         }
-        let dw = if want.w { weight_transform_adjoint(tf, &du, o, c) } else { Vec::new() };
         let db = if want.b {
             let mut sums = vec![0.0f64; o];
             for (i, p) in dyc.chunks_exact(n.max(1)).enumerate() {
@@ -679,9 +677,12 @@ pub(crate) fn conv2d_backward(tf: &Transform, g: &Geom, batch: usize, x: &[f32],
         } else {
             Vec::new()
         };
-        recycle([dz, xp, dxp]);
-        (dw, db)
-    })
+        recycle([dz, dyt, xp, dxp]);
+        (du, db)
+    });
+    grads.w = grads.w.map(|du| weight_transform_adjoint(tf, &du, o, c));
+    debug_assert!(grads.w.as_ref().is_none_or(|w| w.len() == o * c * r * r));
+    grads
 }
 
 #[cfg(test)]
