@@ -221,6 +221,28 @@ impl Taps {
     }
 }
 
+/// `dst.copy_from_slice(src)` for short rows: in fixed blocks of 16 and 4 values, which compile
+/// to vector moves, where a copy of variable length is a `memcpy` call. im2col copies rows of a
+/// few dozen values (28 for MNIST), and those calls were 16% of SRCNN's training time.
+#[inline(always)]
+pub(crate) fn copy_row(dst: &mut [f32], src: &[f32]) {
+    assert_eq!(dst.len(), src.len());
+    let mut d = dst.chunks_exact_mut(16);
+    let mut s = src.chunks_exact(16);
+    for (d, s) in (&mut d).zip(&mut s) {
+        <&mut [f32; 16]>::try_from(d).unwrap().copy_from_slice(<&[f32; 16]>::try_from(s).unwrap());
+    }
+    let (d, s) = (d.into_remainder(), s.remainder());
+    let mut d4 = d.chunks_exact_mut(4);
+    let mut s4 = s.chunks_exact(4);
+    for (d, s) in (&mut d4).zip(&mut s4) {
+        <&mut [f32; 4]>::try_from(d).unwrap().copy_from_slice(<&[f32; 4]>::try_from(s).unwrap());
+    }
+    for (d, s) in d4.into_remainder().iter_mut().zip(s4.remainder()) {
+        *d = *s;
+    }
+}
+
 /// Writes one image's windows into columns `off..off + ho·wo` of `cols` (row length `ld`).
 fn im2col(t: &Taps, g: &Geom, img: &[f32], cols: &mut [f32], ld: usize, off: usize) {
     let n = g.cols();
@@ -240,7 +262,7 @@ fn im2col(t: &Taps, g: &Geom, img: &[f32], cols: &mut [f32], ld: usize, off: usi
                 // copied whole instead of gathered value by value.
                 let (ki, kj) = (tap / g.kernel[1], tap % g.kernel[1]);
                 for (oh, row) in dst.chunks_exact_mut(g.wo).enumerate() {
-                    row.copy_from_slice(&padded[(oh + ki) * t.pw + kj..][..g.wo]);
+                    copy_row(row, &padded[(oh + ki) * t.pw + kj..][..g.wo]);
                 }
             } else {
                 for (d, &i) in dst.iter_mut().zip(&t.idx[tap * n..][..n]) {
