@@ -10,7 +10,7 @@ bicubic upscaling (a = -0.75 in PyTorch, aekit -0.5: same cost) of the 2x2 area 
 the first N training images, BCE on logits, batch 128, Adam 1e-3, reshuffled every epoch.
 dncnn: aekit's photo default (depth 8, width 48, residual), batch 16 of random 48x48 crops of
 the 64x64 PNG crops (random flip), Gaussian noise sigma 25/255, MSE, Adam 1e-3; N_STEPS steps
-per epoch (aekit's: 80% of the crops / 16).
+per epoch (aekit's: 2 x 80% of the crops / 16).
 """
 import json
 import os
