@@ -26,7 +26,7 @@ use std::sync::OnceLock;
 use gemm::Parallelism;
 use rayon::prelude::*;
 
-use super::conv_kernels::{gemm_into, recycle, relu_grad, row_sums, scratch, ConvGrads, Geom, Wanted, M};
+use super::conv_kernels::{gemm_into, recycle, scratch, ConvGrads, Geom, Wanted, M};
 
 /// Transform size: 6x6 for both variants.
 const A: usize = 6;
@@ -80,6 +80,7 @@ fn build(m: usize, r: usize, p: &[f64]) -> Transform {
         }
         for i in 0..m {
             t.at[i][j] = if j < A - 1 { p[j].powi(i as i32) as f32 } else { (i == m - 1) as u8 as f32 };
+            assert_eq!(t.at[i][j], at_matrix(m)[i][j], "Aᵀ of F({m}, {r}) at ({i}, {j})");
         }
         // Row j of the solved Bᵀ is s_j times row j of `BT`; the factor moves into row j of G
         // (the elementwise product is unchanged).
@@ -387,44 +388,82 @@ struct Out(*mut f32);
 unsafe impl Send for Out {}
 unsafe impl Sync for Out {}
 
+/// `Aᵀ` of F(m, r) at the points 0, 1, −1, 2, −2, ∞ ([`build`] solves for the same): row i
+/// holds p_j^i, and the ∞ column is 1 in row m − 1 only. A constant for the output transforms,
+/// so that, unrolled over m and α, their zeros and unit factors fold away.
+const fn at_matrix(m: usize) -> [[f32; A]; A] {
+    let p = [0.0f32, 1.0, -1.0, 2.0, -2.0];
+    let mut at = [[0.0f32; A]; A];
+    let mut i = 0;
+    while i < m {
+        let mut j = 0;
+        while j < A - 1 {
+            let (mut v, mut k) = (1.0f32, 0);
+            while k < i {
+                v *= p[j];
+                k += 1;
+            }
+            at[i][j] = v;
+            j += 1;
+        }
+        i += 1;
+    }
+    at[m - 1][A - 1] = 1.0;
+    at
+}
+
 /// `Y = Aᵀ M A` for tiles `t0..t0 + nt`, plus the bias, then the ReLU, written into `y`
 /// `[batch, o, ho, wo]` (the pixels of these tiles only); `mm` is laid out `[ξ][nt][o]`.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn output_transform_lanes<const L: usize>(tf: &Transform, ts: &Tiles, g: &Geom, mm: &[f32], o: usize, t0: usize, nt: usize, bias: &[f32], relu: bool, y: Out) {
-    let m = tf.m;
+    match tf.m {
+        4 => output_transform_m::<L, 4>(ts, g, mm, o, t0, nt, bias, relu, y),
+        2 => output_transform_m::<L, 2>(ts, g, mm, o, t0, nt, bias, relu, y),
+        m => unreachable!("no Winograd variant with {m}x{m} output tiles"),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn output_transform_m<const L: usize, const MT: usize>(ts: &Tiles, g: &Geom, mm: &[f32], o: usize, t0: usize, nt: usize, bias: &[f32], relu: bool, y: Out) {
+    let at = const { at_matrix(MT) };
     for tl in 0..nt {
         let (b, ti, tj) = ts.coords(t0 + tl);
-        let (rows, cols) = (m.min(g.ho - ti * m), m.min(g.wo - tj * m));
+        let (rows, cols) = (MT.min(g.ho - ti * MT), MT.min(g.wo - tj * MT));
         for o0 in (0..o).step_by(L) {
             let lanes = L.min(o - o0);
             let bias: [f32; L] = load(&bias[o0..], lanes);
-            // tmp = Aᵀ s: m x α; out = tmp A: m x m.
-            let mut tmp = [[[0.0f32; L]; A]; A];
+            // tmp = Aᵀ s: m x α, one row of s at a time; out = tmp A: m x m.
+            let mut tmp = [[[0.0f32; L]; A]; MT];
             for u in 0..A {
-                for v in 0..A {
-                    let s: [f32; L] = load(&mm[((u * A + v) * nt + tl) * o + o0..], lanes);
-                    for i in 0..m {
-                        let a = tf.at[i][u];
-                        for l in 0..L {
-                            tmp[i][v][l] += a * s[l];
+                let s: Lanes<L> = std::array::from_fn(|v| load(&mm[((u * A + v) * nt + tl) * o + o0..], lanes));
+                for (i, t) in tmp.iter_mut().enumerate() {
+                    let a = at[i][u];
+                    if a != 0.0 {
+                        for v in 0..A {
+                            for l in 0..L {
+                                t[v][l] += a * s[v][l];
+                            }
                         }
                     }
                 }
             }
-            for i in 0..rows {
+            for (i, t) in tmp.iter().enumerate().take(rows) {
                 for j in 0..cols {
                     let mut val = bias;
                     for v in 0..A {
-                        let a = tf.at[j][v];
-                        for l in 0..L {
-                            val[l] += tmp[i][v][l] * a;
+                        let a = at[j][v];
+                        if a != 0.0 {
+                            for l in 0..L {
+                                val[l] += t[v][l] * a;
+                            }
                         }
                     }
                     if relu {
                         val.iter_mut().for_each(|x| *x = x.max(0.0));
                     }
-                    let px = (ti * m + i) * g.wo + tj * m + j;
+                    let px = (ti * MT + i) * g.wo + tj * MT + j;
                     for (l, v) in val.iter().enumerate().take(lanes) {
                         // SAFETY: pixel (ti·m + i, tj·m + j) < (ho, wo) of channel o0 + l < o of
                         // image b < batch is inside the output; only this tile writes it.
@@ -436,37 +475,50 @@ fn output_transform_lanes<const L: usize>(tf: &Transform, ts: &Tiles, g: &Geom, 
     }
 }
 
-/// `dM = A dY Aᵀ` for tiles `t0..t0 + nt` of `dyt` (channels-last `[batch, ho, wo, o]`), laid
-/// out `[ξ][nt][o]`. Pixels past the output's edge count as zero.
-#[allow(clippy::too_many_arguments)]
+/// `dM = A dY Aᵀ` for tiles `t0..t0 + nt` of `dyt` (see [`dy_tiles`]: channels-last and padded
+/// to whole tiles, so every tile reads m x m pixels without edge tests), laid out `[ξ][nt][o]`.
 #[inline(always)]
-fn output_transform_adjoint_lanes<const L: usize>(tf: &Transform, ts: &Tiles, g: &Geom, dyt: &[f32], o: usize, t0: usize, nt: usize, dm: &mut [f32]) {
-    let m = tf.m;
+fn output_transform_adjoint_lanes<const L: usize>(tf: &Transform, ts: &Tiles, dyt: &[f32], o: usize, t0: usize, nt: usize, dm: &mut [f32]) {
+    match tf.m {
+        4 => output_transform_adjoint_m::<L, 4>(ts, dyt, o, t0, nt, dm),
+        2 => output_transform_adjoint_m::<L, 2>(ts, dyt, o, t0, nt, dm),
+        m => unreachable!("no Winograd variant with {m}x{m} output tiles"),
+    }
+}
+
+#[inline(always)]
+fn output_transform_adjoint_m<const L: usize, const MT: usize>(ts: &Tiles, dyt: &[f32], o: usize, t0: usize, nt: usize, dm: &mut [f32]) {
+    let at = const { at_matrix(MT) };
+    let wp = ts.tw * MT;
     for tl in 0..nt {
         let (b, ti, tj) = ts.coords(t0 + tl);
-        let (rows, cols) = (m.min(g.ho - ti * m), m.min(g.wo - tj * m));
+        let base = ((b * ts.th + ti) * MT * wp + tj * MT) * o;
         for o0 in (0..o).step_by(L) {
             let lanes = L.min(o - o0);
-            // tmp = A d: α x m (A = (Aᵀ)ᵀ); out = tmp Aᵀ: α x α.
-            let mut tmp = [[[0.0f32; L]; A]; A];
-            for i in 0..rows {
-                for j in 0..cols {
-                    let d: [f32; L] = load(&dyt[((b * g.ho + ti * m + i) * g.wo + tj * m + j) * o + o0..], lanes);
-                    for u in 0..A {
-                        let a = tf.at[i][u];
-                        for l in 0..L {
-                            tmp[u][j][l] += a * d[l];
+            // tmp = A d: α x m (A = (Aᵀ)ᵀ), one row of d at a time; out = tmp Aᵀ: α x α.
+            let mut tmp = [[[0.0f32; L]; MT]; A];
+            for i in 0..MT {
+                let d: [[f32; L]; MT] = std::array::from_fn(|j| load(&dyt[base + (i * wp + j) * o + o0..], lanes));
+                for (u, t) in tmp.iter_mut().enumerate() {
+                    let a = at[i][u];
+                    if a != 0.0 {
+                        for j in 0..MT {
+                            for l in 0..L {
+                                t[j][l] += a * d[j][l];
+                            }
                         }
                     }
                 }
             }
-            for u in 0..A {
+            for (u, t) in tmp.iter().enumerate() {
                 for v in 0..A {
                     let mut acc = [0.0f32; L];
-                    for j in 0..m {
-                        let a = tf.at[j][v];
-                        for l in 0..L {
-                            acc[l] += a * tmp[u][j][l];
+                    for j in 0..MT {
+                        let a = at[j][v];
+                        if a != 0.0 {
+                            for l in 0..L {
+                                acc[l] += a * t[j][l];
+                            }
                         }
                     }
                     store(&mut dm[((u * A + v) * nt + tl) * o + o0..], &acc, lanes);
@@ -537,7 +589,7 @@ macro_rules! dispatch {
 dispatch!(input_transform, input_transform_lanes, (ts: &Tiles, xp: &[f32], c: usize, t0: usize, nt: usize, v: &mut [f32]));
 dispatch!(input_transform_adjoint, input_transform_adjoint_lanes, (ts: &Tiles, dv: &[f32], c: usize, t0: usize, nt: usize, dxp: &mut [f32]));
 dispatch!(output_transform, output_transform_lanes, (tf: &Transform, ts: &Tiles, g: &Geom, mm: &[f32], o: usize, t0: usize, nt: usize, bias: &[f32], relu: bool, y: Out));
-dispatch!(output_transform_adjoint, output_transform_adjoint_lanes, (tf: &Transform, ts: &Tiles, g: &Geom, dyt: &[f32], o: usize, t0: usize, nt: usize, dm: &mut [f32]));
+dispatch!(output_transform_adjoint, output_transform_adjoint_lanes, (tf: &Transform, ts: &Tiles, dyt: &[f32], o: usize, t0: usize, nt: usize, dm: &mut [f32]));
 
 /// The α² gemms `dst[ξ] (+)= a[ξ]·b[ξ]` (`dst[ξ]` `[m, n]` at `ξ·m·n`; `a[ξ]`, `b[ξ]` at
 /// `ξ·a_step`, `ξ·b_step` with the strides given).
@@ -555,6 +607,75 @@ fn gemms(m: usize, n: usize, k: usize, dst: &mut [f32], a: &[f32], a_step: usize
             acc,
             par,
         );
+    }
+}
+
+/// Pixels per block of the layout changes below: a block's channels-last side (16 pixels x the
+/// channels) stays in L1 while its planar side is read or written one channel row at a time.
+const BW: usize = 16;
+
+/// dY of a chunk of images (NCHW; where the forward's output `y` is given, masked by the ReLU)
+/// channels-last and zero-padded to whole tiles, `[nb, th·m, tw·m, o]`, with each channel's sum
+/// (the bias gradient, f32 lanes per image row block, f64 across images) when `sums`.
+fn dy_tiles(g: &Geom, ts: &Tiles, o: usize, dy: &[f32], y: Option<&[f32]>, sums: bool) -> (Vec<f32>, Vec<f64>) {
+    let (hp, wp) = (ts.th * ts.m, ts.tw * ts.m);
+    let n = g.ho * g.wo;
+    let nb = dy.len() / (o * n).max(1);
+    let mut dyt = scratch(nb * hp * wp * o);
+    if hp > g.ho || wp > g.wo {
+        dyt.fill(0.0);
+    }
+    let mut part = vec![0.0f32; if sums { o * BW } else { 0 }];
+    let mut db = vec![0.0f64; if sums { o } else { 0 }];
+    for b in 0..nb {
+        for r in 0..g.ho {
+            for c0 in (0..g.wo).step_by(BW) {
+                let w = BW.min(g.wo - c0);
+                let dst = &mut dyt[((b * hp + r) * wp + c0) * o..][..w * o];
+                for oc in 0..o {
+                    let at = ((b * o + oc) * g.ho + r) * g.wo + c0;
+                    let mut vals = [0.0f32; BW];
+                    match y {
+                        Some(y) => vals[..w].iter_mut().zip(&dy[at..][..w]).zip(&y[at..][..w]).for_each(|((v, d), y)| *v = if *y > 0.0 { *d } else { 0.0 }),
+                        None => vals[..w].copy_from_slice(&dy[at..][..w]),
+                    }
+                    for (k, v) in vals[..w].iter().enumerate() {
+                        dst[k * o + oc] = *v;
+                    }
+                    if sums {
+                        part[oc * BW..][..BW].iter_mut().zip(&vals).for_each(|(p, v)| *p += v);
+                    }
+                }
+            }
+        }
+        if sums {
+            for (s, p) in db.iter_mut().zip(part.chunks_exact_mut(BW)) {
+                *s += p.iter().map(|&v| v as f64).sum::<f64>();
+                p.fill(0.0);
+            }
+        }
+    }
+    (dyt, db)
+}
+
+/// The input gradient: `dxp` (channels-last padded images, see [`pad_images`]) cropped into
+/// `dx` (NCHW); image rows and columns outside the padded images keep their value.
+fn crop_images(g: &Geom, ts: &Tiles, dxp: &[f32], dx: &mut [f32]) {
+    let (vh, vw) = ts.visible(g);
+    let c = g.c;
+    for (img, dst) in dxp.chunks_exact(ts.pixels() * c).zip(dx.chunks_exact_mut(g.image())) {
+        for row in 0..vh {
+            for c0 in (0..vw).step_by(BW) {
+                let w = BW.min(vw - c0);
+                let src = &img[((row + g.pad[0]) * ts.pw + g.pad[1] + c0) * c..][..w * c];
+                for ch in 0..c {
+                    let d = &mut dst[(ch * g.h + row) * g.w + c0..][..w];
+                    for (k, v) in d.iter_mut().enumerate() {
+                        *v = src[k * c + ch];
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -606,25 +727,7 @@ pub(crate) fn conv2d_backward(tf: &Transform, g: &Geom, batch: usize, x: &[f32],
     let mut grads = super::conv_kernels::backward_chunks(batch, bc, g.image(), want, A * A * c * o, o, |ci, nb, dxc| {
         let first = ci * bc;
         let range = first * o * n..(first + nb) * o * n;
-        let mut dz = Vec::new();
-        let dyc = match y {
-            Some(y) => {
-                dz = scratch(nb * o * n);
-                relu_grad(&dy[range.clone()], &y[range], &mut dz);
-                &dz[..]
-            }
-            None => &dy[range],
-        };
-        // dY channels-last, so that a tile's pixels are runs of channels.
-        let mut dyt = scratch(nb * n * o);
-        for (b, img) in dyc.chunks_exact((o * n).max(1)).enumerate() {
-            let dst = &mut dyt[b * n * o..][..n * o];
-            for (oc, plane) in img.chunks_exact(n.max(1)).enumerate() {
-                for (p, v) in plane.iter().enumerate() {
-                    dst[p * o + oc] = *v;
-                }
-            }
-        }
+        let (dyt, db) = dy_tiles(g, &ts, o, &dy[range.clone()], y.map(|y| &y[range]), want.b);
         // Tiles and offsets below are relative to the chunk's first image.
         let ntiles = nb * ts.per_image();
         let xp = if want.w { pad_images(g, &ts, x, first, nb) } else { Vec::new() };
@@ -637,7 +740,7 @@ pub(crate) fn conv2d_backward(tf: &Transform, g: &Geom, batch: usize, x: &[f32],
         for t0 in (0..ntiles).step_by(tb) {
             let nt = tb.min(ntiles - t0);
             let mut dm = scratch(A * A * nt * o);
-            output_transform_adjoint(tf, &ts, g, &dyt, o, t0, nt, &mut dm);
+            output_transform_adjoint(tf, &ts, &dyt, o, t0, nt, &mut dm);
             if want.w {
                 let mut v = scratch(A * A * nt * c);
                 input_transform(&ts, &xp, c, t0, nt, &mut v);
@@ -655,29 +758,9 @@ pub(crate) fn conv2d_backward(tf: &Transform, g: &Geom, batch: usize, x: &[f32],
             recycle([dm]);
         }
         if let Some(dxc) = dxc {
-            let (vh, vw) = ts.visible(g);
-            for (img, dst) in dxp.chunks_exact(ts.pixels() * c).zip(dxc.chunks_exact_mut(g.image())) {
-                for ch in 0..c {
-                    for row in 0..vh {
-                        let src = &img[((row + g.pad[0]) * ts.pw + g.pad[1]) * c + ch..];
-                        let d = &mut dst[(ch * g.h + row) * g.w..][..vw];
-                        for (col, v) in d.iter_mut().enumerate() {
-                            *v = src[col * c];
-                        }
-                    }
-                }
-            }
+            crop_images(g, &ts, &dxp, dxc);
         }
-        let db = if want.b {
-            let mut sums = vec![0.0f64; o];
-            for (i, p) in dyc.chunks_exact(n.max(1)).enumerate() {
-                sums[i % o] += row_sums(p, 1)[0];
-            }
-            sums
-        } else {
-            Vec::new()
-        };
-        recycle([dz, dyt, xp, dxp]);
+        recycle([dyt, xp, dxp]);
         (du, db)
     });
     grads.w = grads.w.map(|du| weight_transform_adjoint(tf, &du, o, c));
