@@ -11,6 +11,7 @@ mod bernoulli;
 mod conv;
 mod conv_kernels;
 mod math;
+mod transpose;
 mod winograd;
 #[cfg(test)]
 mod tests;

@@ -27,6 +27,7 @@ use gemm::Parallelism;
 use rayon::prelude::*;
 
 use super::conv_kernels::{gemm_into, recycle, scratch, ConvGrads, Geom, Wanted, M};
+use super::transpose::{transpose, transpose_uninit};
 
 /// Transform size: 6x6 for both variants.
 const A: usize = 6;
@@ -220,12 +221,7 @@ fn pad_images(g: &Geom, ts: &Tiles, x: &[f32], first: usize, nb: usize) -> Vec<f
         let r = r - top;
         row[..left * c].fill(0.0);
         row[(left + vw) * c..].fill(0.0);
-        for ch in 0..c {
-            let src = &x[((b * c + ch) * g.h + r) * g.w..][..vw];
-            for (col, v) in src.iter().enumerate() {
-                row[(left + col) * c + ch] = *v;
-            }
-        }
+        transpose(c, vw, &x[(b * c * g.h + r) * g.w..], g.h * g.w, None, &mut row[left * c..], c);
     });
     xp
 }
@@ -300,6 +296,10 @@ fn bt_apply<const L: usize>(x: &Lanes<L>, adjoint: bool) -> Lanes<L> {
     y
 }
 
+// The transforms below fill their arrays in plain loops: `std::array::from_fn` was left out of
+// line in the `#[target_feature]` copies, and its calls copied 16 bytes at a time (13% of the
+// photo denoiser's training time).
+
 /// Copies the first `lanes` of `src` to `dst`: a fixed-size copy when all L lanes are used (a
 /// copy of variable length is a `memcpy` call, which cost 30% of SRCNN's training time here).
 #[inline(always)]
@@ -314,13 +314,27 @@ fn store<const L: usize>(dst: &mut [f32], src: &[f32; L], lanes: usize) {
 /// `dst[..lanes]` from `src`, the rest zero.
 #[inline(always)]
 fn load<const L: usize>(src: &[f32], lanes: usize) -> [f32; L] {
-    let mut dst = [0.0f32; L];
     if lanes == L {
-        dst.copy_from_slice(&src[..L]);
-    } else {
-        dst[..lanes].copy_from_slice(&src[..lanes]);
+        return <[f32; L]>::try_from(&src[..L]).expect("L values");
     }
+    let mut dst = [0.0f32; L];
+    dst[..lanes].copy_from_slice(&src[..lanes]);
     dst
+}
+
+/// `tile(lanes)` with `lanes` the constant L where the block of channels is whole (all but a
+/// ragged last one), so that in the inlined body every load and store is one vector move; a
+/// lane count known only at run time left the transforms copying through the stack.
+macro_rules! by_lanes {
+    ($lanes:expr, $l:ident, |$n:ident| $body:expr) => {
+        if $lanes == $l {
+            let $n = $l;
+            $body
+        } else {
+            let $n = $lanes;
+            $body
+        }
+    };
 }
 
 /// `V[ξ][tile][c] = (Bᵀ d B)[ξ]` for tiles `t0..t0 + nt` of the padded images `xp`, into `v`
@@ -331,19 +345,27 @@ fn input_transform_lanes<const L: usize>(ts: &Tiles, xp: &[f32], c: usize, t0: u
         let base = ts.base(t0 + tl, c);
         let window = &xp[base..][..((A - 1) * ts.pw + A - 1) * c + c];
         for c0 in (0..c).step_by(L) {
-            let lanes = L.min(c - c0);
-            // Rows first: t[u] = BT·(row u of the window), then columns.
-            let t: [Lanes<L>; A] = std::array::from_fn(|u| {
-                let row: Lanes<L> = std::array::from_fn(|w| load(&window[(u * ts.pw + w) * c + c0..], lanes));
-                bt_apply(&row, false)
-            });
-            for j in 0..A {
-                let col: Lanes<L> = std::array::from_fn(|u| t[u][j]);
-                let out = bt_apply(&col, false);
-                for (i, o) in out.iter().enumerate() {
-                    store(&mut v[((i * A + j) * nt + tl) * c + c0..], o, lanes);
+            by_lanes!(L.min(c - c0), L, |lanes| {
+                // Rows first: t[u] = BT·(row u of the window), then columns.
+                let mut t = [[[0.0f32; L]; A]; A];
+                for (u, tu) in t.iter_mut().enumerate() {
+                    let mut row = [[0.0f32; L]; A];
+                    for (w, r) in row.iter_mut().enumerate() {
+                        *r = load(&window[(u * ts.pw + w) * c + c0..], lanes);
+                    }
+                    *tu = bt_apply(&row, false);
                 }
-            }
+                for j in 0..A {
+                    let mut col = [[0.0f32; L]; A];
+                    for (u, x) in col.iter_mut().enumerate() {
+                        *x = t[u][j];
+                    }
+                    let out = bt_apply(&col, false);
+                    for (i, o) in out.iter().enumerate() {
+                        store(&mut v[((i * A + j) * nt + tl) * c + c0..], o, lanes);
+                    }
+                }
+            })
         }
     }
 }
@@ -356,27 +378,27 @@ fn input_transform_adjoint_lanes<const L: usize>(ts: &Tiles, dv: &[f32], c: usiz
         let base = ts.base(t0 + tl, c);
         let window = &mut dxp[base..][..((A - 1) * ts.pw + A - 1) * c + c];
         for c0 in (0..c).step_by(L) {
-            let lanes = L.min(c - c0);
-            // Columns first (Bᵀ's transpose on the left), then rows.
-            let mut t = [[[0.0f32; L]; A]; A];
-            for j in 0..A {
-                let col: Lanes<L> = std::array::from_fn(|i| load(&dv[((i * A + j) * nt + tl) * c + c0..], lanes));
-                let out = bt_apply(&col, true);
-                for u in 0..A {
-                    t[u][j] = out[u];
-                }
-            }
-            for (u, tu) in t.iter().enumerate() {
-                let dd = bt_apply(tu, true);
-                for (w, d) in dd.iter().enumerate() {
-                    let dst = &mut window[(u * ts.pw + w) * c + c0..];
-                    if lanes == L {
-                        dst[..L].iter_mut().zip(d).for_each(|(x, v)| *x += v);
-                    } else {
-                        dst[..lanes].iter_mut().zip(d).for_each(|(x, v)| *x += v);
+            by_lanes!(L.min(c - c0), L, |lanes| {
+                // Columns first (Bᵀ's transpose on the left), then rows.
+                let mut t = [[[0.0f32; L]; A]; A];
+                for j in 0..A {
+                    let mut col = [[0.0f32; L]; A];
+                    for (i, x) in col.iter_mut().enumerate() {
+                        *x = load(&dv[((i * A + j) * nt + tl) * c + c0..], lanes);
+                    }
+                    let out = bt_apply(&col, true);
+                    for u in 0..A {
+                        t[u][j] = out[u];
                     }
                 }
-            }
+                for (u, tu) in t.iter().enumerate() {
+                    let dd = bt_apply(tu, true);
+                    for (w, d) in dd.iter().enumerate() {
+                        let dst = &mut window[(u * ts.pw + w) * c + c0..][..lanes];
+                        dst.iter_mut().zip(d).for_each(|(x, v)| *x += v);
+                    }
+                }
+            })
         }
     }
 }
@@ -412,65 +434,69 @@ const fn at_matrix(m: usize) -> [[f32; A]; A] {
     at
 }
 
-/// `Y = Aᵀ M A` for tiles `t0..t0 + nt`, plus the bias, then the ReLU, written into `y`
-/// `[batch, o, ho, wo]` (the pixels of these tiles only); `mm` is laid out `[ξ][nt][o]`.
+/// `Y = Aᵀ M A` for tiles `t0..t0 + nt`, plus the bias, then the ReLU, written into `yt`
+/// (channels-last and padded to whole tiles, `[batch, th·m, tw·m, o]`: the pixels of these
+/// tiles only); `mm` is laid out `[ξ][nt][o]`.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn output_transform_lanes<const L: usize>(tf: &Transform, ts: &Tiles, g: &Geom, mm: &[f32], o: usize, t0: usize, nt: usize, bias: &[f32], relu: bool, y: Out) {
+fn output_transform_lanes<const L: usize>(tf: &Transform, ts: &Tiles, mm: &[f32], o: usize, t0: usize, nt: usize, bias: &[f32], relu: bool, yt: Out) {
     match tf.m {
-        4 => output_transform_m::<L, 4>(ts, g, mm, o, t0, nt, bias, relu, y),
-        2 => output_transform_m::<L, 2>(ts, g, mm, o, t0, nt, bias, relu, y),
+        4 => output_transform_m::<L, 4>(ts, mm, o, t0, nt, bias, relu, yt),
+        2 => output_transform_m::<L, 2>(ts, mm, o, t0, nt, bias, relu, yt),
         m => unreachable!("no Winograd variant with {m}x{m} output tiles"),
     }
 }
 
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn output_transform_m<const L: usize, const MT: usize>(ts: &Tiles, g: &Geom, mm: &[f32], o: usize, t0: usize, nt: usize, bias: &[f32], relu: bool, y: Out) {
+fn output_transform_m<const L: usize, const MT: usize>(ts: &Tiles, mm: &[f32], o: usize, t0: usize, nt: usize, bias: &[f32], relu: bool, yt: Out) {
     let at = const { at_matrix(MT) };
+    let wp = ts.tw * MT;
     for tl in 0..nt {
         let (b, ti, tj) = ts.coords(t0 + tl);
-        let (rows, cols) = (MT.min(g.ho - ti * MT), MT.min(g.wo - tj * MT));
+        let base = ((b * ts.th + ti) * MT * wp + tj * MT) * o;
         for o0 in (0..o).step_by(L) {
-            let lanes = L.min(o - o0);
-            let bias: [f32; L] = load(&bias[o0..], lanes);
-            // tmp = Aᵀ s: m x α, one row of s at a time; out = tmp A: m x m.
-            let mut tmp = [[[0.0f32; L]; A]; MT];
-            for u in 0..A {
-                let s: Lanes<L> = std::array::from_fn(|v| load(&mm[((u * A + v) * nt + tl) * o + o0..], lanes));
-                for (i, t) in tmp.iter_mut().enumerate() {
-                    let a = at[i][u];
-                    if a != 0.0 {
-                        for v in 0..A {
-                            for l in 0..L {
-                                t[v][l] += a * s[v][l];
-                            }
-                        }
+            by_lanes!(L.min(o - o0), L, |lanes| {
+                let bias: [f32; L] = load(&bias[o0..], lanes);
+                // tmp = Aᵀ s: m x α, one row of s at a time; out = tmp A: m x m.
+                let mut tmp = [[[0.0f32; L]; A]; MT];
+                for u in 0..A {
+                    let mut s = [[0.0f32; L]; A];
+                    for (v, x) in s.iter_mut().enumerate() {
+                        *x = load(&mm[((u * A + v) * nt + tl) * o + o0..], lanes);
                     }
-                }
-            }
-            for (i, t) in tmp.iter().enumerate().take(rows) {
-                for j in 0..cols {
-                    let mut val = bias;
-                    for v in 0..A {
-                        let a = at[j][v];
+                    for (i, t) in tmp.iter_mut().enumerate() {
+                        let a = at[i][u];
                         if a != 0.0 {
-                            for l in 0..L {
-                                val[l] += t[v][l] * a;
+                            for v in 0..A {
+                                for l in 0..L {
+                                    t[v][l] += a * s[v][l];
+                                }
                             }
                         }
                     }
-                    if relu {
-                        val.iter_mut().for_each(|x| *x = x.max(0.0));
-                    }
-                    let px = (ti * MT + i) * g.wo + tj * MT + j;
-                    for (l, v) in val.iter().enumerate().take(lanes) {
-                        // SAFETY: pixel (ti·m + i, tj·m + j) < (ho, wo) of channel o0 + l < o of
-                        // image b < batch is inside the output; only this tile writes it.
-                        unsafe { y.0.add((b * o + o0 + l) * g.ho * g.wo + px).write(*v) };
+                }
+                for (i, t) in tmp.iter().enumerate() {
+                    for j in 0..MT {
+                        let mut val = bias;
+                        for v in 0..A {
+                            let a = at[j][v];
+                            if a != 0.0 {
+                                for l in 0..L {
+                                    val[l] += t[v][l] * a;
+                                }
+                            }
+                        }
+                        if relu {
+                            val.iter_mut().for_each(|x| *x = x.max(0.0));
+                        }
+                        // SAFETY: pixel (ti·m + i, tj·m + j) of image b < batch lies in the
+                        // padded output (th·m x tw·m), and channels o0..o0 + lanes ≤ o; only
+                        // this tile writes it.
+                        unsafe { std::ptr::copy_nonoverlapping(val.as_ptr(), yt.0.add(base + (i * wp + j) * o + o0), lanes) };
                     }
                 }
-            }
+            })
         }
     }
 }
@@ -494,36 +520,40 @@ fn output_transform_adjoint_m<const L: usize, const MT: usize>(ts: &Tiles, dyt: 
         let (b, ti, tj) = ts.coords(t0 + tl);
         let base = ((b * ts.th + ti) * MT * wp + tj * MT) * o;
         for o0 in (0..o).step_by(L) {
-            let lanes = L.min(o - o0);
-            // tmp = A d: α x m (A = (Aᵀ)ᵀ), one row of d at a time; out = tmp Aᵀ: α x α.
-            let mut tmp = [[[0.0f32; L]; MT]; A];
-            for i in 0..MT {
-                let d: [[f32; L]; MT] = std::array::from_fn(|j| load(&dyt[base + (i * wp + j) * o + o0..], lanes));
-                for (u, t) in tmp.iter_mut().enumerate() {
-                    let a = at[i][u];
-                    if a != 0.0 {
-                        for j in 0..MT {
-                            for l in 0..L {
-                                t[j][l] += a * d[j][l];
-                            }
-                        }
+            by_lanes!(L.min(o - o0), L, |lanes| {
+                // tmp = A d: α x m (A = (Aᵀ)ᵀ), one row of d at a time; out = tmp Aᵀ: α x α.
+                let mut tmp = [[[0.0f32; L]; MT]; A];
+                for i in 0..MT {
+                    let mut d = [[0.0f32; L]; MT];
+                    for (j, x) in d.iter_mut().enumerate() {
+                        *x = load(&dyt[base + (i * wp + j) * o + o0..], lanes);
                     }
-                }
-            }
-            for (u, t) in tmp.iter().enumerate() {
-                for v in 0..A {
-                    let mut acc = [0.0f32; L];
-                    for j in 0..MT {
-                        let a = at[j][v];
+                    for (u, t) in tmp.iter_mut().enumerate() {
+                        let a = at[i][u];
                         if a != 0.0 {
-                            for l in 0..L {
-                                acc[l] += a * t[j][l];
+                            for j in 0..MT {
+                                for l in 0..L {
+                                    t[j][l] += a * d[j][l];
+                                }
                             }
                         }
                     }
-                    store(&mut dm[((u * A + v) * nt + tl) * o + o0..], &acc, lanes);
                 }
-            }
+                for (u, t) in tmp.iter().enumerate() {
+                    for v in 0..A {
+                        let mut acc = [0.0f32; L];
+                        for j in 0..MT {
+                            let a = at[j][v];
+                            if a != 0.0 {
+                                for l in 0..L {
+                                    acc[l] += a * t[j][l];
+                                }
+                            }
+                        }
+                        store(&mut dm[((u * A + v) * nt + tl) * o + o0..], &acc, lanes);
+                    }
+                }
+            })
         }
     }
 }
@@ -588,7 +618,7 @@ macro_rules! dispatch {
 
 dispatch!(input_transform, input_transform_lanes, (ts: &Tiles, xp: &[f32], c: usize, t0: usize, nt: usize, v: &mut [f32]));
 dispatch!(input_transform_adjoint, input_transform_adjoint_lanes, (ts: &Tiles, dv: &[f32], c: usize, t0: usize, nt: usize, dxp: &mut [f32]));
-dispatch!(output_transform, output_transform_lanes, (tf: &Transform, ts: &Tiles, g: &Geom, mm: &[f32], o: usize, t0: usize, nt: usize, bias: &[f32], relu: bool, y: Out));
+dispatch!(output_transform, output_transform_lanes, (tf: &Transform, ts: &Tiles, mm: &[f32], o: usize, t0: usize, nt: usize, bias: &[f32], relu: bool, yt: Out));
 dispatch!(output_transform_adjoint, output_transform_adjoint_lanes, (tf: &Transform, ts: &Tiles, dyt: &[f32], o: usize, t0: usize, nt: usize, dm: &mut [f32]));
 
 /// The α² gemms `dst[ξ] (+)= a[ξ]·b[ξ]` (`dst[ξ]` `[m, n]` at `ξ·m·n`; `a[ξ]`, `b[ξ]` at
@@ -610,13 +640,9 @@ fn gemms(m: usize, n: usize, k: usize, dst: &mut [f32], a: &[f32], a_step: usize
     }
 }
 
-/// Pixels per block of the layout changes below: a block's channels-last side (16 pixels x the
-/// channels) stays in L1 while its planar side is read or written one channel row at a time.
-const BW: usize = 16;
-
 /// dY of a chunk of images (NCHW; where the forward's output `y` is given, masked by the ReLU)
 /// channels-last and zero-padded to whole tiles, `[nb, th·m, tw·m, o]`, with each channel's sum
-/// (the bias gradient, f32 lanes per image row block, f64 across images) when `sums`.
+/// (the bias gradient: f32 over an image row, f64 across rows) when `sums`.
 fn dy_tiles(g: &Geom, ts: &Tiles, o: usize, dy: &[f32], y: Option<&[f32]>, sums: bool) -> (Vec<f32>, Vec<f64>) {
     let (hp, wp) = (ts.th * ts.m, ts.tw * ts.m);
     let n = g.ho * g.wo;
@@ -625,33 +651,19 @@ fn dy_tiles(g: &Geom, ts: &Tiles, o: usize, dy: &[f32], y: Option<&[f32]>, sums:
     if hp > g.ho || wp > g.wo {
         dyt.fill(0.0);
     }
-    let mut part = vec![0.0f32; if sums { o * BW } else { 0 }];
     let mut db = vec![0.0f64; if sums { o } else { 0 }];
+    let mut row_sum = vec![0.0f32; o];
     for b in 0..nb {
         for r in 0..g.ho {
-            for c0 in (0..g.wo).step_by(BW) {
-                let w = BW.min(g.wo - c0);
-                let dst = &mut dyt[((b * hp + r) * wp + c0) * o..][..w * o];
-                for oc in 0..o {
-                    let at = ((b * o + oc) * g.ho + r) * g.wo + c0;
-                    let mut vals = [0.0f32; BW];
-                    match y {
-                        Some(y) => vals[..w].iter_mut().zip(&dy[at..][..w]).zip(&y[at..][..w]).for_each(|((v, d), y)| *v = if *y > 0.0 { *d } else { 0.0 }),
-                        None => vals[..w].copy_from_slice(&dy[at..][..w]),
-                    }
-                    for (k, v) in vals[..w].iter().enumerate() {
-                        dst[k * o + oc] = *v;
-                    }
-                    if sums {
-                        part[oc * BW..][..BW].iter_mut().zip(&vals).for_each(|(p, v)| *p += v);
-                    }
+            let at = b * o * n + r * g.wo;
+            let dst = &mut dyt[(b * hp + r) * wp * o..][..g.wo * o];
+            transpose(o, g.wo, &dy[at..], n, y.map(|y| &y[at..]), dst, o);
+            if sums {
+                row_sum.fill(0.0);
+                for px in dst.chunks_exact(o) {
+                    row_sum.iter_mut().zip(px).for_each(|(s, v)| *s += v);
                 }
-            }
-        }
-        if sums {
-            for (s, p) in db.iter_mut().zip(part.chunks_exact_mut(BW)) {
-                *s += p.iter().map(|&v| v as f64).sum::<f64>();
-                p.fill(0.0);
+                db.iter_mut().zip(&row_sum).for_each(|(d, s)| *d += *s as f64);
             }
         }
     }
@@ -665,16 +677,8 @@ fn crop_images(g: &Geom, ts: &Tiles, dxp: &[f32], dx: &mut [f32]) {
     let c = g.c;
     for (img, dst) in dxp.chunks_exact(ts.pixels() * c).zip(dx.chunks_exact_mut(g.image())) {
         for row in 0..vh {
-            for c0 in (0..vw).step_by(BW) {
-                let w = BW.min(vw - c0);
-                let src = &img[((row + g.pad[0]) * ts.pw + g.pad[1] + c0) * c..][..w * c];
-                for ch in 0..c {
-                    let d = &mut dst[(ch * g.h + row) * g.w + c0..][..w];
-                    for (k, v) in d.iter_mut().enumerate() {
-                        *v = src[k * c + ch];
-                    }
-                }
-            }
+            let src = &img[((row + g.pad[0]) * ts.pw + g.pad[1]) * c..];
+            transpose(vw, c, src, c, None, &mut dst[row * g.w..], g.h * g.w);
         }
     }
 }
@@ -689,9 +693,11 @@ pub(crate) fn conv2d(tf: &Transform, g: &Geom, batch: usize, x: &[f32], weight: 
     let ntiles = batch * ts.per_image();
     let tb = block_tiles(c.max(o));
     let blocks = ntiles.div_ceil(tb);
-    let len = batch * o * g.ho * g.wo;
-    let mut y: Vec<f32> = Vec::with_capacity(len);
-    let out = Out(y.as_mut_ptr());
+    // The output channels-last and padded to whole tiles first (whole-vector stores), then
+    // transposed into NCHW image row by image row.
+    let (hp, wp, n) = (ts.th * ts.m, ts.tw * ts.m, g.ho * g.wo);
+    let mut yt = scratch(batch * hp * wp * o);
+    let out = Out(yt.as_mut_ptr());
     let par = if blocks < rayon::current_num_threads() { Parallelism::Rayon(0) } else { Parallelism::None };
     (0..blocks).into_par_iter().for_each(|bi| {
         let (t0, nt) = (bi * tb, tb.min(ntiles - bi * tb));
@@ -700,12 +706,21 @@ pub(crate) fn conv2d(tf: &Transform, g: &Geom, batch: usize, x: &[f32], weight: 
         // M[ξ] = V[ξ]·U[ξ]: [nt, c]·[c, o].
         let mut mm = scratch(A * A * nt * o);
         gemms(nt, o, c, &mut mm, &v, nt * c, c, 1, &u, c * o, o, 1, false, par);
-        output_transform(tf, &ts, g, &mm, o, t0, nt, bias, relu, out);
+        output_transform(tf, &ts, &mm, o, t0, nt, bias, relu, out);
         recycle([v, mm]);
     });
     recycle([xp]);
-    // SAFETY: the blocks cover every tile, and each tile wrote all its pixels inside the output,
-    // so every one of the `len` values is written.
+    let len = batch * o * n;
+    // Not zeroed first: the transposes write every value (zeroing was a memset of the whole
+    // activation per layer and step).
+    let mut y: Vec<f32> = Vec::with_capacity(len);
+    y.spare_capacity_mut()[..len].par_chunks_mut((o * n).max(1)).enumerate().for_each(|(b, img)| {
+        for r in 0..g.ho {
+            transpose_uninit(g.wo, o, &yt[(b * hp + r) * wp * o..], o, None, &mut img[r * g.wo..], n);
+        }
+    });
+    recycle([yt]);
+    // SAFETY: for every image, channel and row, `transpose_uninit` wrote the row's wo values.
     unsafe { y.set_len(len) };
     y
 }
