@@ -18,7 +18,7 @@ use std::mem::MaybeUninit;
 use gemm::{gemm, Parallelism};
 use rayon::prelude::*;
 
-use super::winograd;
+use super::{direct, winograd};
 
 thread_local! {
     /// Work buffers kept per thread between calls: fresh large allocations cost page faults and
@@ -444,6 +444,7 @@ where
 pub(crate) fn conv2d(g: &Geom, batch: usize, x: &[f32], weight: &[f32], bias: &[f32], relu: bool) -> Vec<f32> {
     match winograd::plan(g, bias.len()) {
         Some(tf) => winograd::conv2d(tf, g, batch, x, weight, bias, relu),
+        None if direct::applies(g, bias.len()) => direct::conv2d(g, batch, x, weight, bias, relu),
         None => conv2d_im2col(g, batch, x, weight, bias, relu),
     }
 }
@@ -490,6 +491,9 @@ pub(crate) fn conv2d_backward(
 ) -> ConvGrads {
     if let Some(tf) = winograd::plan(g, o) {
         return winograd::conv2d_backward(tf, g, batch, x, weight, o, dy, y, want);
+    }
+    if direct::applies(g, o) {
+        return direct::conv2d_backward(g, batch, x, weight, o, dy, y, want);
     }
     let (k, n) = (g.rows(), g.cols());
     let bc = chunk_len(batch, g);

@@ -11,6 +11,9 @@ mod bernoulli;
 mod conv;
 mod conv_kernels;
 mod math;
+#[macro_use]
+mod lanes;
+mod direct;
 mod transpose;
 mod winograd;
 #[cfg(test)]

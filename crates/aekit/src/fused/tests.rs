@@ -181,6 +181,12 @@ fn fused_conv2d_matches_plain_values_and_gradients() {
         (2, 16, 24, 9, 10, [3, 3], [1, 1], PaddingConfig2d::Valid),
         (1, 32, 16, 3, 2, [3, 3], [1, 1], PaddingConfig2d::Explicit(1, 1, 1, 1)),
         (35, 16, 16, 6, 7, [5, 5], [1, 1], PaddingConfig2d::Explicit(2, 1, 0, 2)),
+        // Direct channels-last layers (stride 1, 8+ input and 1-4 output channels): SRCNN's
+        // last layer, the photo denoiser's, a non-square kernel, more than 16 images.
+        (4, 32, 1, 13, 11, [5, 5], [1, 1], PaddingConfig2d::Same),
+        (3, 48, 3, 10, 9, [3, 3], [1, 1], PaddingConfig2d::Explicit(1, 1, 1, 1)),
+        (2, 9, 2, 6, 8, [3, 5], [1, 1], PaddingConfig2d::Valid),
+        (18, 20, 4, 5, 4, [3, 3], [1, 1], PaddingConfig2d::Explicit(0, 2, 1, 1)),
     ];
     for (b, ci, co, h, w, k, s, pad) in cases {
         let case = format!("conv2d {b}x{ci}x{h}x{w} -> {co}, kernel {k:?}, stride {s:?}, {pad:?}");

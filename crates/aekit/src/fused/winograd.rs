@@ -27,6 +27,7 @@ use gemm::Parallelism;
 use rayon::prelude::*;
 
 use super::conv_kernels::{gemm_into, recycle, scratch, ConvGrads, Geom, Wanted, M};
+use super::lanes::{load, simd, store, Simd};
 use super::transpose::{transpose, transpose_uninit};
 
 /// Transform size: 6x6 for both variants.
@@ -139,12 +140,18 @@ fn f25() -> &'static Transform {
     T.get_or_init(|| build(2, 5, &POINTS))
 }
 
+/// False when `AEKIT_WINOGRAD=0`: every layer then runs through im2col (the channels-last
+/// kernels, Winograd and `super::direct`, off), for timing against the plain path.
+pub(crate) fn enabled() -> bool {
+    static ON: OnceLock<bool> = OnceLock::new();
+    *ON.get_or_init(|| !std::env::var("AEKIT_WINOGRAD").is_ok_and(|v| v.trim() == "0"))
+}
+
 /// The Winograd variant for a convolution with `o` output channels, or `None` where the direct
 /// kernels run it: not stride 1, not 3x3 or 5x5, or too few channels for the α² gemms to pay
 /// for the transforms (the first and last layers of the photo models, with 1-3 channels).
 pub(crate) fn plan(g: &Geom, o: usize) -> Option<&'static Transform> {
-    static OFF: OnceLock<bool> = OnceLock::new();
-    if *OFF.get_or_init(|| std::env::var("AEKIT_WINOGRAD").is_ok_and(|v| v.trim() == "0")) {
+    if !enabled() {
         return None;
     }
     if g.stride != [1, 1] || g.c < 16 || o < 16 || g.ho == 0 || g.wo == 0 {
@@ -161,7 +168,7 @@ pub(crate) fn plan(g: &Geom, o: usize) -> Option<&'static Transform> {
 /// images are channels-last (`[row, column, channel]`): the transforms run over channels, so
 /// every load and store of a tile's entry is one contiguous run of channels.
 #[derive(Clone, Copy)]
-struct Tiles {
+pub(crate) struct Tiles {
     m: usize,
     /// Tiles per column and per row of the output.
     th: usize,
@@ -172,6 +179,14 @@ struct Tiles {
 }
 
 impl Tiles {
+    /// One-pixel "tiles" with the padding an r x r kernel needs: the layout of the direct
+    /// channels-last kernels (`super::direct`).
+    pub(crate) fn unit(g: &Geom) -> Tiles {
+        Tiles { m: 1, th: g.ho, tw: g.wo, ph: g.ho + g.kernel[0] - 1, pw: g.wo + g.kernel[1] - 1 }
+    }
+    pub(crate) fn padded(&self) -> (usize, usize) {
+        (self.ph, self.pw)
+    }
     fn new(g: &Geom, t: &Transform) -> Tiles {
         let (th, tw) = (g.ho.div_ceil(t.m), g.wo.div_ceil(t.m));
         Tiles { m: t.m, th, tw, ph: th * t.m + t.r - 1, pw: tw * t.m + t.r - 1 }
@@ -180,7 +195,7 @@ impl Tiles {
         self.th * self.tw
     }
     /// Pixels of a padded image.
-    fn pixels(&self) -> usize {
+    pub(crate) fn pixels(&self) -> usize {
         self.ph * self.pw
     }
     /// (image, tile row, tile column) of tile `t`.
@@ -205,7 +220,7 @@ fn block_tiles(c: usize) -> usize {
 }
 
 /// Images `first..first + nb` of `x` (NCHW), zero-padded and channels-last.
-fn pad_images(g: &Geom, ts: &Tiles, x: &[f32], first: usize, nb: usize) -> Vec<f32> {
+pub(crate) fn pad_images(g: &Geom, ts: &Tiles, x: &[f32], first: usize, nb: usize) -> Vec<f32> {
     let (vh, vw) = ts.visible(g);
     let c = g.c;
     // A pooled buffer: every value is written below (a fresh zeroed buffer of the batch's size
@@ -299,43 +314,6 @@ fn bt_apply<const L: usize>(x: &Lanes<L>, adjoint: bool) -> Lanes<L> {
 // The transforms below fill their arrays in plain loops: `std::array::from_fn` was left out of
 // line in the `#[target_feature]` copies, and its calls copied 16 bytes at a time (13% of the
 // photo denoiser's training time).
-
-/// Copies the first `lanes` of `src` to `dst`: a fixed-size copy when all L lanes are used (a
-/// copy of variable length is a `memcpy` call, which cost 30% of SRCNN's training time here).
-#[inline(always)]
-fn store<const L: usize>(dst: &mut [f32], src: &[f32; L], lanes: usize) {
-    if lanes == L {
-        dst[..L].copy_from_slice(src);
-    } else {
-        dst[..lanes].copy_from_slice(&src[..lanes]);
-    }
-}
-
-/// `dst[..lanes]` from `src`, the rest zero.
-#[inline(always)]
-fn load<const L: usize>(src: &[f32], lanes: usize) -> [f32; L] {
-    if lanes == L {
-        return <[f32; L]>::try_from(&src[..L]).expect("L values");
-    }
-    let mut dst = [0.0f32; L];
-    dst[..lanes].copy_from_slice(&src[..lanes]);
-    dst
-}
-
-/// `tile(lanes)` with `lanes` the constant L where the block of channels is whole (all but a
-/// ragged last one), so that in the inlined body every load and store is one vector move; a
-/// lane count known only at run time left the transforms copying through the stack.
-macro_rules! by_lanes {
-    ($lanes:expr, $l:ident, |$n:ident| $body:expr) => {
-        if $lanes == $l {
-            let $n = $l;
-            $body
-        } else {
-            let $n = $lanes;
-            $body
-        }
-    };
-}
 
 /// `V[ξ][tile][c] = (Bᵀ d B)[ξ]` for tiles `t0..t0 + nt` of the padded images `xp`, into `v`
 /// laid out as α² matrices `[nt, C]`.
@@ -558,64 +536,6 @@ fn output_transform_adjoint_m<const L: usize, const MT: usize>(ts: &Tiles, dyt: 
     }
 }
 
-/// The vector unit the transforms are compiled for, chosen once at run time.
-#[derive(Clone, Copy, PartialEq)]
-enum Simd {
-    /// AVX-512: 16 channels per step, one zmm register per transform entry.
-    Avx512,
-    /// AVX2 and FMA: 8 channels per step.
-    Avx2,
-    /// The build's baseline (SSE2 on x86-64, NEON on aarch64): 8 channels per step.
-    Base,
-}
-
-fn simd() -> Simd {
-    static S: OnceLock<Simd> = OnceLock::new();
-    *S.get_or_init(|| {
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::arch::is_x86_feature_detected!("avx512f") {
-                return Simd::Avx512;
-            }
-            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-                return Simd::Avx2;
-            }
-        }
-        Simd::Base
-    })
-}
-
-/// `$name(args)`: `$lanes::<L>(args)` compiled for the widest vector unit the CPU has. The
-/// transforms are plain loops over `[f32; L]` lanes; the compiler vectorises them only as wide
-/// as the target features it is given, and the default x86-64 target has SSE2 alone.
-macro_rules! dispatch {
-    ($name:ident, $lanes:ident, ($($arg:ident: $ty:ty),*)) => {
-        #[allow(clippy::too_many_arguments)]
-        fn $name($($arg: $ty),*) {
-            #[cfg(target_arch = "x86_64")]
-            {
-                #[allow(clippy::too_many_arguments)]
-                #[target_feature(enable = "avx512f")]
-                unsafe fn v4($($arg: $ty),*) {
-                    $lanes::<16>($($arg),*)
-                }
-                #[allow(clippy::too_many_arguments)]
-                #[target_feature(enable = "avx2,fma")]
-                unsafe fn v3($($arg: $ty),*) {
-                    $lanes::<8>($($arg),*)
-                }
-                match simd() {
-                    // SAFETY: `simd` found the features on this CPU.
-                    Simd::Avx512 => return unsafe { v4($($arg),*) },
-                    Simd::Avx2 => return unsafe { v3($($arg),*) },
-                    Simd::Base => {}
-                }
-            }
-            $lanes::<8>($($arg),*)
-        }
-    };
-}
-
 dispatch!(input_transform, input_transform_lanes, (ts: &Tiles, xp: &[f32], c: usize, t0: usize, nt: usize, v: &mut [f32]));
 dispatch!(input_transform_adjoint, input_transform_adjoint_lanes, (ts: &Tiles, dv: &[f32], c: usize, t0: usize, nt: usize, dxp: &mut [f32]));
 dispatch!(output_transform, output_transform_lanes, (tf: &Transform, ts: &Tiles, mm: &[f32], o: usize, t0: usize, nt: usize, bias: &[f32], relu: bool, yt: Out));
@@ -672,7 +592,7 @@ fn dy_tiles(g: &Geom, ts: &Tiles, o: usize, dy: &[f32], y: Option<&[f32]>, sums:
 
 /// The input gradient: `dxp` (channels-last padded images, see [`pad_images`]) cropped into
 /// `dx` (NCHW); image rows and columns outside the padded images keep their value.
-fn crop_images(g: &Geom, ts: &Tiles, dxp: &[f32], dx: &mut [f32]) {
+pub(crate) fn crop_images(g: &Geom, ts: &Tiles, dxp: &[f32], dx: &mut [f32]) {
     let (vh, vw) = ts.visible(g);
     let c = g.c;
     for (img, dst) in dxp.chunks_exact(ts.pixels() * c).zip(dx.chunks_exact_mut(g.image())) {
