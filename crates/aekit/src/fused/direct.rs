@@ -10,9 +10,10 @@
 
 use rayon::prelude::*;
 
-use super::conv_kernels::{backward_chunks, recycle, scratch, ConvGrads, Geom, Wanted};
+use super::conv_kernels::{backward_chunks, recycle, relu_grad, row_sums, scratch, ConvGrads, Geom, Wanted};
+use super::transpose::transpose;
 use super::lanes::{load, simd, store, Simd};
-use super::winograd::{crop_images, pad_images, Tiles};
+use super::winograd::{crop_images, pad_images, Out, Tiles};
 
 /// Whether a layer runs here: stride 1, at most 4 output and at least 8 input channels. Off
 /// with `AEKIT_WINOGRAD=0` (which selects im2col for every layer, for timing).
@@ -23,22 +24,11 @@ pub(crate) fn applies(g: &Geom, o: usize) -> bool {
 /// `[o, c, kh, kw]` → `[o, kh·kw, c]`: per output channel and tap, a run of channels.
 fn channels_last_weight(w: &[f32], o: usize, c: usize, taps: usize) -> Vec<f32> {
     let mut wt = vec![0.0f32; o * taps * c];
-    for oc in 0..o {
-        for ch in 0..c {
-            for t in 0..taps {
-                wt[(oc * taps + t) * c + ch] = w[(oc * c + ch) * taps + t];
-            }
-        }
+    for (src, dst) in w.chunks_exact(c * taps).zip(wt.chunks_exact_mut(c * taps)).take(o) {
+        transpose(c, taps, src, taps, None, dst, c);
     }
     wt
 }
-
-/// A raw output pointer shared by the row jobs, which write disjoint pixels.
-#[derive(Clone, Copy)]
-struct Out(*mut f32);
-// SAFETY: every job writes only its own output row (see `conv2d`).
-unsafe impl Send for Out {}
-unsafe impl Sync for Out {}
 
 /// Output row `oh` of image `b`, every channel: `y[b][oc][oh][..]`.
 #[allow(clippy::too_many_arguments)]
@@ -145,9 +135,14 @@ pub(crate) fn conv2d_backward(g: &Geom, batch: usize, x: &[f32], weight: &[f32],
     let mut grads = backward_chunks(batch, bc, g.image(), want, o * taps * c, o, |ci, nb, dxc| {
         let first = ci * bc;
         let range = first * o * n..(first + nb) * o * n;
-        let dz: Vec<f32> = match y {
-            Some(y) => dy[range.clone()].iter().zip(&y[range]).map(|(d, y)| if *y > 0.0 { *d } else { 0.0 }).collect(),
-            None => dy[range].to_vec(),
+        let mut masked = Vec::new();
+        let dz = match y {
+            Some(y) => {
+                masked = scratch(nb * o * n);
+                relu_grad(&dy[range.clone()], &y[range], &mut masked);
+                &masked[..]
+            }
+            None => &dy[range],
         };
         let xp = if want.w { pad_images(g, &ts, x, first, nb) } else { Vec::new() };
         let mut dxp = Vec::new();
@@ -158,25 +153,24 @@ pub(crate) fn conv2d_backward(g: &Geom, batch: usize, x: &[f32], weight: &[f32],
         let mut dwt = if want.w { vec![0.0f32; o * taps * c] } else { Vec::new() };
         for b in 0..nb {
             for oh in 0..g.ho {
-                backward_row(g, &ts, &xp, &wt, o, &dz, b, oh, &mut dxp, &mut dwt);
+                backward_row(g, &ts, &xp, &wt, o, dz, b, oh, &mut dxp, &mut dwt);
             }
         }
         if let Some(dxc) = dxc {
             crop_images(g, &ts, &dxp, dxc);
         }
-        let db = if want.b { (0..o).map(|oc| dz.chunks_exact(n).skip(oc).step_by(o).flatten().map(|&v| v as f64).sum()).collect() } else { Vec::new() };
-        recycle([xp, dxp]);
+        let mut db = vec![0.0f64; if want.b { o } else { 0 }];
+        for img in dz.chunks_exact(o * n).filter(|_| want.b) {
+            db.iter_mut().zip(row_sums(img, o)).for_each(|(d, s)| *d += s);
+        }
+        recycle([xp, dxp, masked]);
         (dwt, db)
     });
     // [o, taps, c] → [o, c, kh, kw]
     grads.w = grads.w.map(|dwt| {
         let mut dw = vec![0.0f32; o * c * taps];
-        for oc in 0..o {
-            for ch in 0..c {
-                for t in 0..taps {
-                    dw[(oc * c + ch) * taps + t] = dwt[(oc * taps + t) * c + ch];
-                }
-            }
+        for (src, dst) in dwt.chunks_exact(c * taps).zip(dw.chunks_exact_mut(c * taps)) {
+            transpose(taps, c, src, c, None, dst, taps);
         }
         dw
     });

@@ -381,10 +381,11 @@ fn input_transform_adjoint_lanes<const L: usize>(ts: &Tiles, dv: &[f32], c: usiz
     }
 }
 
-/// A raw output pointer shared by the tile blocks, which write disjoint pixels.
+/// A raw output pointer shared by parallel jobs that write disjoint values (here the tile
+/// blocks; in `super::direct` the output rows).
 #[derive(Clone, Copy)]
-struct Out(*mut f32);
-// SAFETY: every block writes only its own tiles' pixels (see `conv2d`).
+pub(crate) struct Out(pub(crate) *mut f32);
+// SAFETY: every user writes only its own job's values (see `conv2d` here and in `direct`).
 unsafe impl Send for Out {}
 unsafe impl Sync for Out {}
 
