@@ -7,7 +7,10 @@ use burn::nn::PaddingConfig2d;
 use burn::optim::{AdamConfig, Optimizer};
 use burn::prelude::*;
 use burn::tensor::activation::relu;
-use burn::tensor::Distribution;
+use burn::module::Param;
+use burn::tensor::TensorData;
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
 
 use super::FusedAdam;
 
@@ -19,14 +22,27 @@ fn max_rel_err<const D: usize>(a: &Tensor<D>, b: &Tensor<D>) -> f32 {
     a.iter().zip(&b).map(|(x, y)| (x - y).abs() / scale).fold(0.0, f32::max)
 }
 
-fn random(shape: [usize; 2], lo: f64, hi: f64, device: &Device) -> Tensor<2> {
-    Tensor::random(shape, Distribution::Uniform(lo, hi), device)
+/// Uniform values in [lo, hi) from the test's own seeded stream. `Tensor::random` draws from
+/// the device's generator, which the tests running in parallel share: the data then depended on
+/// the order the threads ran in, and now and then put a ReLU input so near zero that the two
+/// paths' roundings fell on either side of the kink (a failure about once in 20 runs).
+fn random<const D: usize>(rng: &mut ChaCha8Rng, shape: [usize; D], lo: f32, hi: f32, device: &Device) -> Tensor<D> {
+    let n = shape.iter().product();
+    let v: Vec<f32> = (0..n).map(|_| rng.random_range(lo..hi)).collect();
+    Tensor::from_data(TensorData::new(v, shape), device)
+}
+
+/// A parameter of `p`'s shape drawn by [`random`], uniform in ±1/sqrt(fan-in) (the weight's
+/// values per output beyond the first axis; a bias gets `fan_in`).
+fn reseeded<const D: usize>(rng: &mut ChaCha8Rng, p: &Param<Tensor<D>>, fan_in: usize, device: &Device) -> Param<Tensor<D>> {
+    let k = 1.0 / (fan_in as f32).sqrt();
+    Param::from_tensor(random(rng, p.val().dims(), -k, k, device))
 }
 
 #[test]
 fn fused_adam_takes_burns_steps() {
     let device = Device::flex();
-    device.seed(7);
+    let mut rng = crate::rng::stream(7, 0);
     for (shape, wd) in [([1, 1], None), ([3, 5], Some(0.01)), ([37, 1000], None), ([129, 131], Some(1e-4))] {
         let fused = FusedAdam::new(1e-8, wd);
         let mut cfg = AdamConfig::new().with_epsilon(1e-8);
@@ -34,11 +50,11 @@ fn fused_adam_takes_burns_steps() {
             cfg = cfg.with_weight_decay(Some(burn::optim::decay::WeightDecayConfig::new(w)));
         }
         let plain = cfg.build();
-        let mut p_f = random(shape, -1.0, 1.0, &device);
+        let mut p_f = random(&mut rng, shape, -1.0, 1.0, &device);
         let mut p_p = p_f.clone();
         let (mut s_f, mut s_p) = (None, None);
         for step in 0..5 {
-            let g = random(shape, -1.0, 1.0, &device) * (step as f32 + 1.0);
+            let g = random(&mut rng, shape, -1.0, 1.0, &device) * (step as f32 + 1.0);
             let (np, ns) = fused.step(1e-2, p_f, g.clone(), s_f);
             (p_f, s_f) = (np, ns);
             let (np, ns) = plain.step(1e-2, p_p, g, s_p);
@@ -63,13 +79,13 @@ fn plain_neg_elbo(logits: Tensor<2>, x: Tensor<2>, mu: Tensor<2>, logvar: Tensor
 #[test]
 fn fused_bernoulli_elbo_matches_plain_values_and_gradients() {
     let device = Device::flex().autodiff();
-    device.seed(11);
+    let mut rng = crate::rng::stream(11, 0);
     for (b, p, l, beta) in [(1, 7, 3, 1.0), (5, 37, 11, 1.0), (128, 784, 20, 1.0), (3, 1001, 2, 0.25)] {
         // Logits wide enough to reach both saturated ends of the sigmoid.
-        let logits = random([b, p], -30.0, 30.0, &device);
-        let x = random([b, p], 0.0, 1.0, &device);
-        let mu = random([b, l], -2.0, 2.0, &device);
-        let logvar = random([b, l], -3.0, 1.0, &device);
+        let logits = random(&mut rng, [b, p], -30.0, 30.0, &device);
+        let x = random(&mut rng, [b, p], 0.0, 1.0, &device);
+        let mu = random(&mut rng, [b, l], -2.0, 2.0, &device);
+        let logvar = random(&mut rng, [b, l], -3.0, 1.0, &device);
         let run = |fused: bool| {
             let (lg, m, lv) = (logits.clone().require_grad(), mu.clone().require_grad(), logvar.clone().require_grad());
             let loss = if fused {
@@ -104,10 +120,10 @@ fn tensors_off_flex_or_not_f32_take_the_plain_path() {
 #[test]
 fn fused_bce_matches_plain_value_and_gradient() {
     let device = Device::flex().autodiff();
-    device.seed(13);
+    let mut rng = crate::rng::stream(13, 0);
     for (b, p) in [(1, 5), (7, 33), (128, 784)] {
-        let logits = random([b, p], -25.0, 25.0, &device);
-        let x = random([b, p], 0.0, 1.0, &device);
+        let logits = random(&mut rng, [b, p], -25.0, 25.0, &device);
+        let x = random(&mut rng, [b, p], 0.0, 1.0, &device);
         let run = |fused: bool| {
             let lg = logits.clone().require_grad();
             let loss = if fused {
@@ -129,6 +145,7 @@ fn fused_bce_matches_plain_value_and_gradient() {
 /// plain path) and compares the output and the gradients of the input, weight and bias, under
 /// a random upstream gradient.
 fn check_conv<M>(
+    rng: &mut ChaCha8Rng,
     case: &str,
     module: &M,
     x: Tensor<4>,
@@ -137,7 +154,7 @@ fn check_conv<M>(
     params: impl Fn(&M) -> (Tensor<4>, Tensor<1>),
 ) {
     let shape = plain(module, x.clone()).dims();
-    let r = Tensor::<4>::random(shape, Distribution::Uniform(-1.0, 1.0), &x.device());
+    let r = random(rng, shape, -1.0, 1.0, &x.device());
     let run = |f: &dyn Fn(&M, Tensor<4>) -> Tensor<4>| {
         let x = x.clone().require_grad();
         let y = f(module, x.clone());
@@ -162,7 +179,7 @@ fn check_conv<M>(
 #[test]
 fn fused_conv2d_matches_plain_values_and_gradients() {
     let device = Device::flex().autodiff();
-    device.seed(17);
+    let mut rng = crate::rng::stream(17, 0);
     // (batch, in, out, height, width, kernel, stride, padding)
     let cases = [
         (1, 1, 3, 5, 7, [3, 3], [1, 1], PaddingConfig2d::Explicit(1, 1, 1, 1)),
@@ -190,19 +207,22 @@ fn fused_conv2d_matches_plain_values_and_gradients() {
     ];
     for (b, ci, co, h, w, k, s, pad) in cases {
         let case = format!("conv2d {b}x{ci}x{h}x{w} -> {co}, kernel {k:?}, stride {s:?}, {pad:?}");
-        let conv = Conv2dConfig::new([ci, co], k).with_stride(s).with_padding(pad).init(&device);
-        let x = Tensor::<4>::random([b, ci, h, w], Distribution::Uniform(-1.0, 1.0), &device);
+        let mut conv = Conv2dConfig::new([ci, co], k).with_stride(s).with_padding(pad).init(&device);
+        let fan_in = ci * k[0] * k[1];
+        conv.weight = reseeded(&mut rng, &conv.weight, fan_in, &device);
+        conv.bias = conv.bias.as_ref().map(|b| reseeded(&mut rng, b, fan_in, &device));
+        let x = random(&mut rng, [b, ci, h, w], -1.0, 1.0, &device);
         let params = |m: &burn::nn::conv::Conv2d| (m.weight.val(), m.bias.as_ref().unwrap().val());
-        check_conv(&case, &conv, x.clone(), |m, x| super::conv2d(m, x), |m, x| m.forward(x), params);
+        check_conv(&mut rng, &case, &conv, x.clone(), |m, x| super::conv2d(m, x), |m, x| m.forward(x), params);
         let case = format!("{case}, ReLU");
-        check_conv(&case, &conv, x, |m, x| super::conv2d_relu(m, x), |m, x| relu(m.forward(x)), params);
+        check_conv(&mut rng, &case, &conv, x, |m, x| super::conv2d_relu(m, x), |m, x| relu(m.forward(x)), params);
     }
 }
 
 #[test]
 fn fused_conv_transpose2d_matches_plain_values_and_gradients() {
     let device = Device::flex().autodiff();
-    device.seed(19);
+    let mut rng = crate::rng::stream(19, 0);
     // (batch, in, out, height, width, kernel, stride, padding, output padding)
     let cases = [
         (1, 3, 2, 4, 5, [3, 3], [2, 2], [1, 1], [1, 1]),
@@ -213,12 +233,15 @@ fn fused_conv_transpose2d_matches_plain_values_and_gradients() {
     ];
     for (b, ci, co, h, w, k, s, p, op) in cases {
         let case = format!("conv_transpose2d {b}x{ci}x{h}x{w} -> {co}, kernel {k:?}, stride {s:?}, padding {p:?}/{op:?}");
-        let conv = ConvTranspose2dConfig::new([ci, co], k).with_stride(s).with_padding(p).with_padding_out(op).init(&device);
-        let x = Tensor::<4>::random([b, ci, h, w], Distribution::Uniform(-1.0, 1.0), &device);
+        let mut conv = ConvTranspose2dConfig::new([ci, co], k).with_stride(s).with_padding(p).with_padding_out(op).init(&device);
+        let fan_in = co * k[0] * k[1];
+        conv.weight = reseeded(&mut rng, &conv.weight, fan_in, &device);
+        conv.bias = conv.bias.as_ref().map(|b| reseeded(&mut rng, b, fan_in, &device));
+        let x = random(&mut rng, [b, ci, h, w], -1.0, 1.0, &device);
         let params = |m: &burn::nn::conv::ConvTranspose2d| (m.weight.val(), m.bias.as_ref().unwrap().val());
-        check_conv(&case, &conv, x.clone(), |m, x| super::conv_transpose2d(m, x), |m, x| m.forward(x), params);
+        check_conv(&mut rng, &case, &conv, x.clone(), |m, x| super::conv_transpose2d(m, x), |m, x| m.forward(x), params);
         let case = format!("{case}, ReLU");
-        check_conv(&case, &conv, x, |m, x| super::conv_transpose2d_relu(m, x), |m, x| relu(m.forward(x)), params);
+        check_conv(&mut rng, &case, &conv, x, |m, x| super::conv_transpose2d_relu(m, x), |m, x| relu(m.forward(x)), params);
     }
 }
 
