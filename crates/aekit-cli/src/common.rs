@@ -40,10 +40,15 @@ pub struct DataArgs {
     #[arg(long, conflicts_with = "resize")]
     pub patch_size: Option<usize>,
     /// With --patch-size: crops per training image per epoch (default: an epoch of about 8
-    /// million pixels of crops spread evenly over the images, at least 1 and at most one per
-    /// PxP area per image).
+    /// million pixels of crops spread evenly over the images, 16 million for the photo
+    /// denoiser, at least 1 and at most two per PxP area per image).
     #[arg(long, requires = "patch_size")]
     pub patches_per_image: Option<usize>,
+    /// The default epoch's pixels of crops, when a task's photo defaults set it (not an
+    /// option; saved with the run so that `--resume` draws the same crops).
+    #[arg(skip)]
+    #[serde(default)]
+    pub epoch_pixels: Option<usize>,
     /// Fraction held out as test set for sources without one (CSV, folders, IDX files; default
     /// 0.2, and 0 for `anomaly fit`, which trains on every normal row).
     #[arg(long)]
@@ -102,7 +107,10 @@ impl DataArgs {
             folder: FolderOptions { resize: self.resize, channels: self.image_channels },
             test_fraction: self.test_fraction.unwrap_or(if self.test_data.is_some() { 0.0 } else { 0.2 }),
             seed,
-            patches: self.patch_size.map(|size| data::PatchOptions { size, per_image: self.patches_per_image }),
+            patches: self.patch_size.map(|size| data::PatchOptions {
+                epoch_pixels: self.epoch_pixels.unwrap_or(data::patches::EPOCH_PIXELS),
+                ..data::PatchOptions::new(size, self.patches_per_image)
+            }),
         };
         if self.patch_size.is_some() && self.binarize.is_some() {
             return Err(aekit::Error::InvalidArgument { name: "binarize", msg: "cannot be combined with --patch-size".into() }.into());

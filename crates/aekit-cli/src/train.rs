@@ -159,10 +159,11 @@ pub fn run(a: Args) -> Result<()> {
             let resume = ResumeOptions { epochs: a.epochs, lr: a.lr };
             let request = resume.apply(aekit::train::run::read_request(run)?);
             // The data of the interrupted run, unless --data names other data.
+            let saved = request.data.get("args").cloned().unwrap_or_default();
             let data: DataArgs = match &a.data.data {
-                Some(_) => a.data.clone(),
+                // Other data, the run's epoch size (the photo defaults set it at the start).
+                Some(_) => DataArgs { epoch_pixels: saved.get("epoch_pixels").and_then(|v| v.as_u64()).map(|v| v as usize), ..a.data.clone() },
                 None => {
-                    let saved = request.data.get("args").cloned().unwrap_or_default();
                     serde_json::from_value(saved).map_err(|e| {
                         anyhow::Error::new(aekit::Error::InvalidArgument {
                             name: "resume",
@@ -183,7 +184,9 @@ pub fn run(a: Args) -> Result<()> {
                 })?),
             };
             let model = model.as_deref().or(photo.map(|p| p.model)).expect("one of the two");
-            let split = a.data.load(a.seed, a.quiet)?;
+            let mut data = a.data.clone();
+            data.epoch_pixels = photo.map(|p| p.epoch_pixels);
+            let split = data.load(a.seed, a.quiet)?;
             let preset = aekit::models::registry::find(model)?;
             let model_cfg = a.model_flags.build(model, split.train.shape(), Some(a.scale))?;
             let mut cfg = TrainConfig::new()
@@ -207,7 +210,7 @@ pub fn run(a: Args) -> Result<()> {
             cfg.epochs = a.epochs.unwrap_or(cfg.epochs);
             cfg.lr = a.lr.unwrap_or(cfg.lr);
             let objective = objective(&a, &model_cfg, photo)?;
-            let request = TrainRequest::new(model_cfg, cfg).with_objective(objective).with_data(a.data.describe()?);
+            let request = TrainRequest::new(model_cfg, cfg).with_objective(objective).with_data(data.describe()?);
             (out.clone(), aekit::apps::train_run(&request, &split, &device, &out, &mut progress)?.report)
         }
     };

@@ -37,13 +37,29 @@ pub struct ImageSet {
 pub struct PatchOptions {
     /// Side of the square crops, in pixels.
     pub size: usize,
-    /// Crops per image per epoch; `None`: see [`EPOCH_PIXELS`].
+    /// Crops per image per epoch; `None`: an epoch of about `epoch_pixels` pixels of crops.
     pub per_image: Option<usize>,
+    /// Pixels of crops per epoch when `per_image` is `None` ([`EPOCH_PIXELS`] unless a task's
+    /// photo defaults say otherwise).
+    #[serde(default = "default_epoch_pixels")]
+    pub epoch_pixels: usize,
+}
+
+fn default_epoch_pixels() -> usize {
+    EPOCH_PIXELS
+}
+
+impl PatchOptions {
+    /// Crops of `size` pixels, `per_image` of them per image per epoch, else an epoch of
+    /// [`EPOCH_PIXELS`].
+    pub fn new(size: usize, per_image: Option<usize>) -> PatchOptions {
+        PatchOptions { size, per_image, epoch_pixels: EPOCH_PIXELS }
+    }
 }
 
 /// The default epoch: about this many pixels of crops (8 Mi: ~3,600 crops of 48x48, ~2,000
-/// of 64x64), spread evenly over the images, at least one crop per image and at most one per
-/// size² of its area. An epoch then costs about the same whatever the number and size of the
+/// of 64x64), spread evenly over the images, at least one crop per image and at most two per
+/// size² of its area (crops overlap; each has its own position, flip and noise). An epoch then costs about the same whatever the number and size of the
 /// photos (an area-only rule gave a folder of 2,000 whole photos 40x the crops of a folder of
 /// 2,000 small ones), and ten epochs of the photo models fit in minutes on two cores.
 pub const EPOCH_PIXELS: usize = 1 << 23;
@@ -156,8 +172,8 @@ impl Patches {
     fn per_image(&self, img: &Image8) -> usize {
         let s = self.options.size;
         self.options.per_image.unwrap_or_else(|| {
-            let even = (EPOCH_PIXELS as f64 / (self.set.len() * s * s) as f64).round();
-            let area = ((img.height * img.width) as f64 / (s * s) as f64).round().max(1.0);
+            let even = (self.options.epoch_pixels as f64 / (self.set.len() * s * s) as f64).round();
+            let area = (2.0 * (img.height * img.width) as f64 / (s * s) as f64).round().max(1.0);
             even.clamp(1.0, area) as usize
         })
     }
@@ -289,16 +305,19 @@ mod tests {
 
     #[test]
     fn plans_are_seeded_per_epoch_and_stay_inside() {
-        let p = Patches::new(ramp(40, 30), PatchOptions { size: 8, per_image: None }).unwrap();
-        assert_eq!(p.per_epoch(), 19); // capped by the area: 1200 / 64 = 18.75
+        let p = Patches::new(ramp(40, 30), PatchOptions::new(8, None)).unwrap();
+        assert_eq!(p.per_epoch(), 38); // capped at two per area: 2 x 1200 / 64 = 37.5
         let many = ImageSet { images: vec![ramp(40, 30).images[0].clone(); 8192], sources: vec!["r".into(); 8192], channels: 1 };
-        // 8 Mi pixels / (8192 images x 64 pixels) = 16 crops per image, under the area's 19.
-        assert_eq!(Patches::new(many, PatchOptions { size: 8, per_image: None }).unwrap().per_epoch(), 8192 * 16);
+        // 8 Mi pixels / (8192 images x 64 pixels) = 16 crops per image, under the area's 38;
+        // twice the pixels, 32.
+        assert_eq!(Patches::new(many.clone(), PatchOptions::new(8, None)).unwrap().per_epoch(), 8192 * 16);
+        let twice = PatchOptions { epoch_pixels: 2 * EPOCH_PIXELS, ..PatchOptions::new(8, None) };
+        assert_eq!(Patches::new(many, twice).unwrap().per_epoch(), 8192 * 32);
         let (a, b) = (p.plan(3, 1), p.plan(3, 2));
         assert_eq!(a, p.plan(3, 1));
         assert_ne!(a, b);
         assert!(a.iter().all(|c| c.y as usize + 8 <= 40 && c.x as usize + 8 <= 30));
-        let err = Patches::new(ramp(6, 30), PatchOptions { size: 8, per_image: Some(1) }).unwrap_err().to_string();
+        let err = Patches::new(ramp(6, 30), PatchOptions::new(8, Some(1))).unwrap_err().to_string();
         assert!(err.contains("ramp") && err.contains("30x6") && err.contains("8x8"), "{err}");
     }
 }
