@@ -8,22 +8,26 @@ the mean rank of their scores.
 SUITES as for model_seeds.py (make_suite.py's suite-0 ... folders); PART val (for choosing) or
 test. Two fits at once, one thread each.
 """
-import csv, json, os, subprocess, sys, tempfile
+import os
+import sys
 from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 from sklearn.metrics import roc_auc_score
+
+from model_seeds import fit_and_score, jobs_of
+
 aekit, root, part, n_splits, k = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
 extra = sys.argv[6:]
 env = dict(os.environ, RAYON_NUM_THREADS="1")
+
+
 def one(job):
-    s, task, seed = job
-    d = f"{root}/suite-{s}/{task}"
-    with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run([aekit, "anomaly", "fit", "--data", f"{d}/train.csv", "--out", f"{tmp}/r", "--quiet", "--seed", str(seed), *extra], check=True, env=env)
-        subprocess.run([aekit, "anomaly", "score", "--run", f"{tmp}/r", "--data", f"{d}/{part}.csv", "--label-column", "anomaly", "--out", f"{tmp}/s/scores.csv", "--quiet"], check=True, env=env)
-        rows = list(csv.DictReader(open(f"{tmp}/s/scores.csv")))
-        return s, task, seed, np.array([float(r["score"]) for r in rows]), np.array([int(r["anomalous"]) for r in rows])
-jobs = [(s, t, seed) for s in range(n_splits) for t in sorted(os.listdir(f"{root}/suite-{s}")) if os.path.isdir(f"{root}/suite-{s}/{t}") for seed in range(k)]
+    rows = fit_and_score(aekit, root, part, job, extra, env)[1]
+    return (*job, np.array([float(r["score"]) for r in rows]), np.array([int(r["anomalous"]) for r in rows]))
+
+
+jobs = jobs_of(root, n_splits, k)
 res = {}
 with ThreadPoolExecutor(2) as ex:
     for s, t, seed, sc, y in ex.map(one, jobs):
