@@ -27,10 +27,11 @@ case "$KIND" in
            torch_args=(srcnn "$AEKIT_DATA" "$N") ;;
     dncnn) CROPS="${2:?usage: run.sh dncnn CROPS_DIR}"
            crops=$(ls "$CROPS" | wc -l)
-           # aekit holds 20% of the crops out, draws 2 patches per training crop and epoch, and
-           # takes batches of 16: the same steps for PyTorch.
+           # aekit holds 20% of the crops out, draws 2 patches per training crop and epoch (named:
+           # the default epoch of a small folder is larger), and takes batches of 16: the same
+           # steps for PyTorch.
            steps=$(( 2 * (crops - crops / 5) / 16 ))
-           aekit_args=(--task denoise --noise gaussian:0.098 --patch-size 48 --data "$CROPS")
+           aekit_args=(--task denoise --noise gaussian:0.098 --patch-size 48 --patches-per-image 2 --data "$CROPS")
            torch_args=(dncnn "$CROPS" "$steps") ;;
     *) echo "usage: bash bench/conv_speed/run.sh srcnn | dncnn CROPS_DIR" >&2; exit 2 ;;
 esac
