@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# One denoising contract run scored on the validation photo and the test photos: the figures of
+# BENCHMARKS.md, "More training steps for the denoiser" (and NOTES.md, "Photos: a longer
+# denoising epoch"). Trains `aekit train --task denoise --noise gaussian:0.098 --data
+# DATA/train --patch-size 48 --epochs 10 [EXTRA...]`, then restores
+#   - DATA/val/coffee.png with sigma 25/255 noise of seed 1 (as arch_probe.py), cropped to a
+#     multiple of 4, 8 bits: the validation figure;
+#   - DATA/test/noisy25: the test figure (make_data.py's pictures),
+# each with and without --self-ensemble, and prints metrics.py's JSON lines.
+#
+#   bash bench/photos/contract_runs.sh DATA WORK NAME [EXTRA TRAIN ARGS...]
+#
+# DATA: make_data.py's folder (seed 0); PY: a Python with numpy, Pillow and scikit-image
+# (default: the photo bench's venv); AEKIT_BIN: default target/release/aekit.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+data="${1:?usage: contract_runs.sh DATA WORK NAME [EXTRA...]}" work="${2:?WORK}" name="${3:?NAME}"
+shift 3
+py="${PY:-$HOME/.cache/aekit-bench/photo-venv/bin/python}"
+aekit="${AEKIT_BIN:-$here/../../target/release/aekit}"
+mkdir -p "$work/val/noisy" "$work/val/clean"
+"$py" - "$data/val/coffee.png" "$work/val" <<'PY'
+import sys
+import numpy as np
+from PIL import Image
+c = np.asarray(Image.open(sys.argv[1]).convert("RGB")).astype(np.float32) / 255
+c = c[: c.shape[0] // 4 * 4, : c.shape[1] // 4 * 4]
+n = np.clip(c + (25 / 255) * np.random.default_rng(1).standard_normal(c.shape), 0, 1)
+Image.fromarray(np.round(n * 255).astype(np.uint8)).save(f"{sys.argv[2]}/noisy/coffee.png")
+Image.fromarray(np.round(c * 255).astype(np.uint8)).save(f"{sys.argv[2]}/clean/coffee.png")
+PY
+run="$work/runs/$name"
+rm -rf "$run"
+t0=$(date +%s)
+"$aekit" train --task denoise --noise gaussian:0.098 --data "$data/train" --patch-size 48 --epochs 10 --out "$run" --quiet "$@"
+echo "{\"run\": \"$name\", \"train_wall_s\": $(( $(date +%s) - t0 ))}"
+for part in val test; do
+    if [[ $part == val ]]; then input="$work/val/noisy" clean="$work/val/clean"; else input="$data/test/noisy25" clean="$data/test/clean"; fi
+    for se in "" --self-ensemble; do
+        out="$work/out/$name-$part${se:+-se}"
+        rm -rf "$out"
+        "$aekit" denoise --run "$run" --input "$input" --out "$out" --quiet $se
+        "$py" "$here/metrics.py" "$out" "$clean" --method "aekit $name${se:+ + self-ensemble}" --task "denoise $part"
+    done
+done
