@@ -21,6 +21,7 @@
 //! against ~3e-7 for the direct f32 path. `AEKIT_WINOGRAD=0` turns Winograd off (direct im2col
 //! convolution for every layer), as `AEKIT_FUSED=0` turns every fast path off.
 
+use std::mem::MaybeUninit;
 use std::sync::OnceLock;
 
 use gemm::Parallelism;
@@ -641,9 +642,13 @@ fn dy_tiles(g: &Geom, ts: &Tiles, o: usize, dy: &[f32], y: Option<&[f32]>, sums:
 }
 
 /// The input gradient: `dxp` (channels-last padded images, see [`pad_images`]) cropped into
-/// `dx` (NCHW); image rows and columns outside the padded images keep their value.
-pub(crate) fn crop_images(g: &Geom, ts: &Tiles, dxp: &[f32], dx: &mut [f32]) {
+/// `dx` (NCHW), every value of `dx` written (image rows and columns outside the padded images,
+/// if a geometry had any, as 0).
+pub(crate) fn crop_images(g: &Geom, ts: &Tiles, dxp: &[f32], dx: &mut [MaybeUninit<f32>]) {
     let (vh, vw) = ts.visible(g);
+    if (vh, vw) != (g.h, g.w) {
+        dx.fill(MaybeUninit::new(0.0));
+    }
     let c = g.c;
     let hw = g.h * g.w;
     for (img, dst) in dxp.chunks_exact(ts.pixels() * c).zip(dx.chunks_exact_mut(g.image())) {
@@ -652,7 +657,7 @@ pub(crate) fn crop_images(g: &Geom, ts: &Tiles, dxp: &[f32], dx: &mut [f32]) {
             let cw = 8.min(c - c0);
             for row in 0..vh {
                 let src = &img[((row + g.pad[0]) * ts.pw + g.pad[1]) * c + c0..];
-                transpose(vw, cw, src, c, None, &mut dst[c0 * hw + row * g.w..], hw);
+                transpose_uninit(vw, cw, src, c, None, &mut dst[c0 * hw + row * g.w..], hw);
             }
         }
     }
