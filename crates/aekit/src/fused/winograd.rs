@@ -366,7 +366,7 @@ fn input_transform_lanes<const L: usize>(ts: &Tiles, xp: &[f32], c: usize, t0: u
                 // Rows first: t[u] = BT·(row u of the window), then columns. `t` starts
                 // uninitialised: a zeroed one was a 2.3 KiB memset per tile and 16 channels
                 // (1.3% of a photo denoiser's step), every row of it overwritten just after.
-                let mut t = [std::mem::MaybeUninit::<Lanes<L>>::uninit(); A];
+                let mut t = [MaybeUninit::<Lanes<L>>::uninit(); A];
                 for (u, tu) in t.iter_mut().enumerate() {
                     let mut row = [[0.0f32; L]; A];
                     for (w, r) in row.iter_mut().enumerate() {
