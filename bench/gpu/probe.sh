@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Issue 17's second GPU call: why the conv autoencoder and the photo denoiser are slower on wgpu
-# than the targets ask (bench/gpu/check.sh measured them first). Same carry as check.sh:
+# than the targets ask (bench/gpu/check.sh measured them first), and whether the convolutions
+# as matrix products (AEKIT_GPU_CONV=matmul) are faster. Same carry as check.sh:
 #   run(command="bash bench/gpu/probe.sh", carry=[".gl", "gpu-check"], timeout_s=480)
-# 1. PyTorch's own DnCNN epoch (aekit's default denoiser, batch 16) on CUDA (FP32 and TF32)
-#    and on all CPU cores: what the GPU/CPU ratio is for this model at this batch.
-# 2. cubecl's per-kernel timing (profiling level "basic", summed per kernel) of 2 epochs of the denoiser and of the conv AE.
-# 3. The denoiser again (batch 16, 3 epochs), and with cubecl's autotune at "full", and at batch 64 and 128 (default: 16).
+# 1. The denoiser (batch 16) and the conv AE, 3 epochs each, with cubecl's autotune account
+#    (which kernel won each key); the same with AEKIT_GPU_CONV=matmul.
+# 2. cubecl's per-kernel timing (profiling level "basic", summed per kernel) of one epoch of
+#    each, both ways.
+# 3. The denoiser at batch 64; PyTorch's DnCNN (aekit's default denoiser's architecture) on CUDA
+#    and on all CPU cores.
+# (Its run of 2026-12-04, before the matmul path existed, is in BENCHMARKS.md, GPU.)
 set -u
 OUT=${OUT:-gpu-out}
 mkdir -p "$OUT"; OUT=$(cd "$OUT" && pwd)
@@ -35,32 +39,45 @@ prof() {
   (cd "/tmp/$name" && step "$name" "$cap" "$BIN" "$@" --out "$OUT/runs/$name")
   python3 bench/gpu/kernel_sums.py "/tmp/$name/kernels.txt" > "$OUT/$name-kernels.txt" 2>&1; head -n 25 "$OUT/$name-kernels.txt"
 }
+# tuned NAME LIMIT ARGS...: the run with cubecl's autotune account written (a cubecl.toml in its
+# own folder): which kernel won for each convolution and matmul key, forward and gradients.
+tuned() {
+  local name=$1 cap=$2; shift 2
+  mkdir -p "/tmp/$name" && printf '[autotune.logger]\nlevel = "full"\nfile = "%s"\n[autotune.decisions]\nfile = "%s"\n' \
+    "$OUT/$name-autotune.txt" "$OUT/$name-decisions.jsonl" > "/tmp/$name/cubecl.toml"
+  (cd "/tmp/$name" && step "$name" "$cap" "$BIN" "$@" --out "$OUT/runs/$name")
+  python3 bench/gpu/decisions.py "$OUT/$name-decisions.jsonl" > "$OUT/$name-decisions.txt" 2>&1
+  grep -A1 '^Conv' "$OUT/$name-decisions.txt" | head -n 40
+}
 secs() {  # the aekit run's epoch seconds
   [ -f "$OUT/runs/$1/metrics.csv" ] && python3 -c "import csv,sys; print('$1', [round(float(r['train_seconds']),3) for r in csv.DictReader(open(sys.argv[1]))])" "$OUT/runs/$1/metrics.csv"
 }
 PHOTO=(train --task denoise --noise gaussian:0.098 --patch-size 48 --data "$DATA/photos" --seed 0 --quiet)
 CONV=(train --model conv --data mnist --data-dir "$DATA" --train-samples 20000 --batch-size 128 --lr 0.001 --seed 0 --quiet)
 
-step torch-dncnn-cuda 60 python3 bench/gpu/torch_dncnn.py --device cuda --epochs 4
-step torch-dncnn-cuda-tf32 60 python3 bench/gpu/torch_dncnn.py --device cuda --epochs 4 --tf32
-step torch-dncnn-cpu 60 python3 bench/gpu/torch_dncnn.py --device cpu --epochs 3
-cat "$OUT"/torch-dncnn-*.log | grep '"epoch"'
 # The default runs first: they fill the autotune cache, so the profiles below time training's
 # kernels, not autotune's trials.
-step denoise-b16 70 "$BIN" "${PHOTO[@]}" --epochs 3 --device wgpu --out "$OUT/runs/denoise-b16"
+tuned denoise-b16 70 "${PHOTO[@]}" --epochs 3 --device wgpu
 secs denoise-b16
-step conv 70 "$BIN" "${CONV[@]}" --epochs 3 --device wgpu --out "$OUT/runs/conv"
+tuned conv 70 "${CONV[@]}" --epochs 3 --device wgpu
 secs conv
-prof prof-denoise 70 "${PHOTO[@]}" --epochs 1 --device wgpu
-secs prof-denoise
-prof prof-conv 70 "${CONV[@]}" --epochs 1 --device wgpu
-secs prof-conv
+# The convolutions as matrix products (AEKIT_GPU_CONV=matmul, fused/matmul_conv.rs).
+MM=(env AEKIT_GPU_CONV=matmul)
+step denoise-mm 70 "${MM[@]}" "$BIN" "${PHOTO[@]}" --epochs 3 --device wgpu --out "$OUT/runs/denoise-mm"
+secs denoise-mm
+step conv-mm 70 "${MM[@]}" "$BIN" "${CONV[@]}" --epochs 3 --device wgpu --out "$OUT/runs/conv-mm"
+secs conv-mm
+prof prof-denoise 60 "${PHOTO[@]}" --epochs 1 --device wgpu
+prof prof-conv 60 "${CONV[@]}" --epochs 1 --device wgpu
+export AEKIT_GPU_CONV=matmul
+prof prof-denoise-mm 60 "${PHOTO[@]}" --epochs 1 --device wgpu
+prof prof-conv-mm 60 "${CONV[@]}" --epochs 1 --device wgpu
+unset AEKIT_GPU_CONV
 step denoise-b64 60 "$BIN" "${PHOTO[@]}" --batch-size 64 --epochs 3 --device wgpu --out "$OUT/runs/denoise-b64"
 secs denoise-b64
-step denoise-b128 60 "$BIN" "${PHOTO[@]}" --batch-size 128 --epochs 3 --device wgpu --out "$OUT/runs/denoise-b128"
-secs denoise-b128
-step denoise-full 90 env CUBECL_AUTOTUNE_LEVEL=full "$BIN" "${PHOTO[@]}" --epochs 3 --device wgpu --out "$OUT/runs/denoise-full"
-secs denoise-full
+step torch-dncnn-cuda 60 python3 bench/gpu/torch_dncnn.py --device cuda --epochs 4
+step torch-dncnn-cpu 60 python3 bench/gpu/torch_dncnn.py --device cpu --epochs 3
+cat "$OUT"/torch-dncnn-*.log 2>/dev/null | grep '"epoch"'
 # What comes back: the logs and the profiles' summaries in one archive (8 files at most).
 rm -rf "$OUT/runs"/*/checkpoint "$OUT/runs"/*/*.png "$OUT/runs"/*/*.safetensors
 tar -czf /tmp/probe.tar.gz -C "$OUT" . && find "$OUT" -mindepth 1 -delete && mv /tmp/probe.tar.gz "$OUT/probe.tar.gz"

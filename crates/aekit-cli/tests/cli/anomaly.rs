@@ -294,6 +294,14 @@ fn anomaly_on_a_table_with_no_options_and_labels_only_at_scoring() {
     let o = aekit(t.path(), &["anomaly", "score", "--run", "R3", "--data", "test.csv", "--label-column", "anomaly", "--out", "S3/scores.csv"]);
     assert_bad_input(&o, "anomaly.json", &["residual_tails"]);
     assert!(!t.path().join("S3/scores.csv").exists());
+    // So is one whose statistics were edited out of order (scores would be silently wrong).
+    let mut unsorted = st.clone();
+    let col = unsorted["residual_tails"]["columns"][3].as_array_mut().unwrap();
+    col.reverse();
+    std::fs::write(t.path().join("R3/anomaly.json"), unsorted.to_string()).unwrap();
+    let o = aekit(t.path(), &["anomaly", "score", "--run", "R3", "--data", "test.csv", "--label-column", "anomaly", "--out", "S3/scores.csv"]);
+    assert_bad_input(&o, "anomaly.json", &["residual_tails.columns[3] is not ascending"]);
+    assert!(!t.path().join("S3/scores.csv").exists());
     // Without --label-column the same file is refused: its extra column is not a training column.
     let o = aekit(t.path(), &["anomaly", "score", "--run", "R", "--data", "test.csv", "--out", "S2/scores.csv"]);
     assert_bad_input(&o, "test.csv", &["\"anomaly\"", "trained on"]);

@@ -67,15 +67,24 @@ mod wgpu {
     }
 
     fn run(dir: &Path, args: &[String]) {
+        run_env(dir, args, &[]);
+    }
+
+    fn run_env(dir: &Path, args: &[String], env: &[(&str, &str)]) {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let o = aekit(dir, &args);
+        let o = aekit_env(dir, &args, env);
         assert!(o.status.success(), "{args:?}: {}", stderr(&o));
     }
 
     fn matches_cpu(model: &[&str]) {
+        matches_cpu_with(model, &[]);
+    }
+
+    /// `model` trained on the CPU and on wgpu (with `gpu_env` set) gives the same losses.
+    fn matches_cpu_with(model: &[&str], gpu_env: &[(&str, &str)]) {
         let t = tempfile::tempdir().unwrap();
         run(t.path(), &small(model, "cpu", "2", "cpu"));
-        run(t.path(), &small(model, "wgpu", "2", "gpu"));
+        run_env(t.path(), &small(model, "wgpu", "2", "gpu"), gpu_env);
         let (cpu, cpu_mse) = train_losses(t.path(), "cpu");
         let (gpu, gpu_mse) = train_losses(t.path(), "gpu");
         assert_eq!(cpu.len(), 2);
@@ -95,6 +104,25 @@ mod wgpu {
     #[test]
     fn conv_on_wgpu_matches_cpu() {
         matches_cpu(&["--model", "conv", "--channels", "8,16", "--latent", "8"]);
+    }
+
+    /// `AEKIT_GPU_CONV=matmul` (convolutions as matrix products on the GPU): the conv model's
+    /// stride-2 and transposed layers train as on the CPU, and the photo denoiser's stride-1
+    /// layers restore the same pixels.
+    #[test]
+    fn matmul_convolutions_on_wgpu_match_cpu() {
+        let env = [("AEKIT_GPU_CONV", "matmul")];
+        matches_cpu_with(&["--model", "conv", "--channels", "8,16", "--latent", "8"], &env);
+        let t = tempfile::tempdir().unwrap();
+        write_png(&t.path().join("in/pic.png"), 40, 24, true);
+        for (dev, env) in [("cpu", &[][..]), ("wgpu", &env[..])] {
+            let o = aekit_env(t.path(), &["denoise", "--model", "photo-denoise", "--input", "in", "--out", dev, "--device", dev], env);
+            assert!(o.status.success(), "{dev}: {}", stderr(&o));
+        }
+        let a = image::open(t.path().join("cpu/pic.png")).unwrap().to_rgb8();
+        let b = image::open(t.path().join("wgpu/pic.png")).unwrap().to_rgb8();
+        let worst = a.as_raw().iter().zip(b.as_raw()).map(|(x, y)| x.abs_diff(*y)).max().unwrap();
+        assert!(worst <= 1, "pixels differ by up to {worst}");
     }
 
     #[test]

@@ -290,7 +290,7 @@ pub fn conv_transpose2d_relu(conv: &ConvTranspose2d, x: Tensor<4>) -> Tensor<4> 
 }
 
 /// What the wrappers need from Burn's two convolution modules.
-trait ConvModule {
+pub(super) trait ConvModule {
     const TRANSPOSED: bool;
     /// The fused kernels' geometry for `x`, or `None` where Burn's own forward must report an
     /// error.
@@ -311,6 +311,20 @@ fn run<M: ConvModule>(m: &M, x: Tensor<4>, relu_after: bool) -> Tensor<4> {
         }
     };
     if !active(&x.device()) {
+        // A GPU: the convolution as a matrix product where it is asked for (see matmul_conv).
+        // Parameters were drawn on the host before the model moved there, so touching the
+        // weight first changes no draw.
+        if super::matmul_conv::chosen() && !super::on_flex(&x.device()) && m.groups_dilation() == (1, [1, 1]) {
+            if let Some(spec) = m.spec(&x, false) {
+                let (w, b) = (m.weight(), m.bias());
+                let y = if M::TRANSPOSED {
+                    super::matmul_conv::conv_transpose2d(x, w, b, &spec)
+                } else {
+                    super::matmul_conv::conv2d(x, w, b, &spec)
+                };
+                return if relu_after { relu(y) } else { y };
+            }
+        }
         return plain(x); // Burn's own path, parameters untouched before it
     }
     // Burn initializes parameters lazily, on their first `val()`, from the device's random

@@ -13,6 +13,7 @@ mod conv_kernels;
 mod math;
 #[macro_use]
 mod lanes;
+mod matmul_conv;
 mod direct;
 mod transpose;
 mod winograd;

@@ -38,6 +38,26 @@ pub(crate) fn transpose_uninit(rows: usize, cols: usize, src: &[f32], src_rs: us
     scalar(0, rows, 0, cols, src, src_rs, keep, dst, dst_rs);
 }
 
+/// Channels-last pixel rows to planes: `dst[ch·plane + r·dst_rs + x] = src[r·src_rs + x·c + ch]`
+/// for `rows` x `cols` pixels of `c` channels; every value of that block of `dst` is written.
+/// Eight channels at a time down the whole image: eight sequential write streams (all C
+/// channels of an image row at once were C streams a plane apart, more than the hardware
+/// prefetchers follow), and one transpose per band where both sides' rows are contiguous.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn to_planes(c: usize, rows: usize, cols: usize, src: &[f32], src_rs: usize, dst: &mut [MaybeUninit<f32>], dst_rs: usize, plane: usize) {
+    let whole = src_rs == cols * c && dst_rs == cols;
+    for c0 in (0..c).step_by(8) {
+        let cw = 8.min(c - c0);
+        if whole {
+            transpose_uninit(rows * cols, cw, &src[c0..], c, None, &mut dst[c0 * plane..], plane);
+        } else {
+            for r in 0..rows {
+                transpose_uninit(cols, cw, &src[r * src_rs + c0..], c, None, &mut dst[c0 * plane + r * dst_rs..], plane);
+            }
+        }
+    }
+}
+
 /// The rows `r0..r1` and columns `c0..c1` of [`transpose`], value by value.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
@@ -143,6 +163,28 @@ mod tests {
                 // Nothing outside the transposed block is written.
                 assert_eq!(dst.iter().filter(|v| !v.is_nan()).count(), rows * cols, "{rows}x{cols}: values written");
             }
+        }
+    }
+
+    /// Contiguous rows on both sides (one transpose per band), padded source rows, a cropped
+    /// destination, and channel counts that are not a multiple of the band (8).
+    #[test]
+    fn to_planes_matches_the_definition() {
+        for (c, rows, cols, src_rs, dst_rs) in [(8, 4, 5, 40, 5), (19, 6, 7, 19 * 9, 7), (3, 5, 4, 12, 6), (48, 3, 3, 48 * 3, 3), (1, 2, 9, 11, 9)] {
+            let plane = rows * dst_rs + 3;
+            let src: Vec<f32> = (0..rows * src_rs).map(|v| v as f32 * 0.5 - 7.0).collect();
+            let mut dst = vec![MaybeUninit::new(f32::NAN); c * plane];
+            to_planes(c, rows, cols, &src, src_rs, &mut dst, dst_rs, plane);
+            // SAFETY: every value was initialised (as NaN) above.
+            let dst: Vec<f32> = dst.into_iter().map(|v| unsafe { v.assume_init() }).collect();
+            for ch in 0..c {
+                for r in 0..rows {
+                    for x in 0..cols {
+                        assert_eq!(dst[ch * plane + r * dst_rs + x], src[r * src_rs + x * c + ch], "c {c}, {rows}x{cols} ({src_rs}, {dst_rs}): ({ch}, {r}, {x})");
+                    }
+                }
+            }
+            assert_eq!(dst.iter().filter(|v| !v.is_nan()).count(), c * rows * cols, "c {c}, {rows}x{cols}: values written");
         }
     }
 }

@@ -29,7 +29,7 @@ use rayon::prelude::*;
 
 use super::conv_kernels::{gemm_into, recycle, scratch, ConvGrads, Geom, Wanted, M};
 use super::lanes::{load, simd, store, Simd};
-use super::transpose::{transpose, transpose_uninit};
+use super::transpose::{to_planes, transpose};
 
 /// Transform size: 6x6 for both variants.
 const A: usize = 6;
@@ -652,14 +652,7 @@ pub(crate) fn crop_images(g: &Geom, ts: &Tiles, dxp: &[f32], dx: &mut [MaybeUnin
     let c = g.c;
     let hw = g.h * g.w;
     for (img, dst) in dxp.chunks_exact(ts.pixels() * c).zip(dx.chunks_exact_mut(g.image())) {
-        // Eight channels at a time down the image: eight sequential write streams.
-        for c0 in (0..c).step_by(8) {
-            let cw = 8.min(c - c0);
-            for row in 0..vh {
-                let src = &img[((row + g.pad[0]) * ts.pw + g.pad[1]) * c + c0..];
-                transpose_uninit(vw, cw, src, c, None, &mut dst[c0 * hw + row * g.w..], hw);
-            }
-        }
+        to_planes(c, vh, vw, &img[(g.pad[0] * ts.pw + g.pad[1]) * c..], ts.pw * c, dst, g.w, hw);
     }
 }
 
@@ -695,21 +688,10 @@ pub(crate) fn conv2d(tf: &Transform, g: &Geom, batch: usize, x: &[f32], weight: 
     // activation per layer and step).
     let mut y: Vec<f32> = Vec::with_capacity(len);
     y.spare_capacity_mut()[..len].par_chunks_mut((o * n).max(1)).enumerate().for_each(|(b, img)| {
-        // Eight channels at a time down the image: eight sequential write streams (all O
-        // channels per image row were O streams at a stride of H·W values).
-        for c0 in (0..o).step_by(8) {
-            let cw = 8.min(o - c0);
-            if wp == g.wo {
-                transpose_uninit(n, cw, &yt[b * hp * wp * o + c0..], o, None, &mut img[c0 * n..], n);
-            } else {
-                for r in 0..g.ho {
-                    transpose_uninit(g.wo, cw, &yt[(b * hp + r) * wp * o + c0..], o, None, &mut img[c0 * n + r * g.wo..], n);
-                }
-            }
-        }
+        to_planes(o, g.ho, g.wo, &yt[b * hp * wp * o..], wp * o, img, g.wo, n);
     });
     recycle([yt]);
-    // SAFETY: for every image, channel and row, `transpose_uninit` wrote the row's wo values.
+    // SAFETY: for every image, `to_planes` wrote all o planes of ho x wo values.
     unsafe { y.set_len(len) };
     y
 }

@@ -46,6 +46,9 @@ impl Detector {
         if state.score == ScoreKind::Tail && state.residual_tails.as_ref().map(|t| t.width()) != Some(width) {
             return Err(Error::input(&path, format!("the tail score needs residual_tails with {width} columns (aekit anomaly fit --score tail writes them)")));
         }
+        if let Some(t) = &state.residual_tails {
+            t.check().map_err(|why| Error::input(&path, why))?;
+        }
         let sp = run.join(STANDARDIZE_FILE);
         let standardizer = match trained.config().input_shape() {
             SampleShape::Tabular { .. } => {

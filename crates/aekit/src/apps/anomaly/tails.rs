@@ -46,6 +46,26 @@ impl ResidualTails {
         ResidualTails { n, columns }
     }
 
+    /// Checks statistics read from a file, which `fit` would never write otherwise: each
+    /// column holds 1 to `min(n, MAX_POINTS)` finite, non-negative errors in ascending order.
+    /// A hand-edited or truncated file would otherwise give wrong scores silently (the count
+    /// interpolation assumes sorted columns). The message names the first bad column (from 0).
+    pub fn check(&self) -> Result<(), String> {
+        let most = self.n.min(MAX_POINTS);
+        for (j, col) in self.columns.iter().enumerate() {
+            if col.is_empty() || col.len() > most {
+                return Err(format!("residual_tails.columns[{j}] holds {} values; expected 1 to {most} (n = {})", col.len(), self.n));
+            }
+            if let Some(k) = col.iter().position(|v| !v.is_finite() || *v < 0.0) {
+                return Err(format!("residual_tails.columns[{j}][{k}] is {}; expected a finite error >= 0", col[k]));
+            }
+            if let Some(k) = col.windows(2).position(|w| w[1] < w[0]) {
+                return Err(format!("residual_tails.columns[{j}] is not ascending at index {}: {} after {}", k + 1, col[k + 1], col[k]));
+            }
+        }
+        Ok(())
+    }
+
     /// The number of columns.
     pub fn width(&self) -> usize {
         self.columns.len()
@@ -126,6 +146,22 @@ mod tests {
         assert!(s(0.35, 1.0) > s(0.25, 1.0));
         // Squared errors give the same score as their square roots.
         assert_eq!(t.score_squared(&[0.0625, 1.0]), t.score(&[0.25, 1.0]));
+    }
+
+    #[test]
+    fn check_accepts_what_fit_writes_and_names_what_is_wrong() {
+        let t = ResidualTails::fit(&[0.4, 1.0, 0.1, 1.0, 0.3, 1.0, 0.2, 1.0], 2);
+        assert_eq!(t.check(), Ok(()));
+        let bad = |edit: fn(&mut ResidualTails)| {
+            let mut b = t.clone();
+            edit(&mut b);
+            b.check().unwrap_err()
+        };
+        assert_eq!(bad(|b| b.columns[1].clear()), "residual_tails.columns[1] holds 0 values; expected 1 to 4 (n = 4)");
+        assert_eq!(bad(|b| b.n = 3), "residual_tails.columns[0] holds 4 values; expected 1 to 3 (n = 3)");
+        assert_eq!(bad(|b| b.columns[0][2] = f32::NAN), "residual_tails.columns[0][2] is NaN; expected a finite error >= 0");
+        assert_eq!(bad(|b| b.columns[0][0] = -0.5), "residual_tails.columns[0][0] is -0.5; expected a finite error >= 0");
+        assert_eq!(bad(|b| b.columns[0].swap(1, 2)), "residual_tails.columns[0] is not ascending at index 2: 0.2 after 0.3");
     }
 
     #[test]
