@@ -18,16 +18,7 @@ BIN=gpu-check/aekit-wgpu
 DATA=$PWD/gpu-check/data
 THREADS=$(nproc)
 
-# The Vulkan loader: carried in as Debian packages when the machine has none.
-if ! ldconfig -p | grep -q libvulkan.so.1; then
-  for f in .gl/*.deb; do dpkg -x "$f" /; done
-  ldconfig
-fi
-# The driver: name the NVIDIA ICD file, which the loader does not find on its own there.
-for f in /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json; do
-  if [ -f "$f" ]; then export VK_DRIVER_FILES="$f"; break; fi
-done
-[ -f /usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json ] && export __EGL_VENDOR_LIBRARY_FILENAMES=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
+source bench/gpu/vulkan.sh
 export AEKIT_CACHE="$PWD/gpu-check/cache"
 {
   echo "== machine"; date -u; nproc; nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1

@@ -16,11 +16,7 @@ mkdir -p "$OUT"; OUT=$(cd "$OUT" && pwd)
 BIN=$PWD/gpu-check/aekit-wgpu
 [ -x "$BIN" ] || { gunzip -kf "$BIN.gz" && chmod +x "$BIN"; }
 DATA=$PWD/gpu-check/data
-if ! ldconfig -p | grep -q libvulkan.so.1; then
-  for f in .gl/*.deb; do dpkg -x "$f" /; done
-  ldconfig
-fi
-export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+source bench/gpu/vulkan.sh
 export AEKIT_CACHE="$PWD/gpu-check/cache"
 BUDGET=${BUDGET:-430}
 step() {  # step NAME LIMIT CMD...: one timed step, its output kept in $OUT/NAME.log
@@ -31,21 +27,25 @@ step() {  # step NAME LIMIT CMD...: one timed step, its output kept in $OUT/NAME
   timeout "$t" "$@" > "$OUT/$name.log" 2>&1; local rc=$?
   echo "rc=$rc"; [ "$rc" = 0 ] || tail -n 5 "$OUT/$name.log"
 }
-# prof NAME LIMIT ARGS...: the run under cubecl's per-kernel timing (a cubecl.toml in its own
-# folder: profiling level "basic" to a file), summed per kernel name on the spot.
+# configured NAME LIMIT TOML ARGS...: `aekit ARGS` as step NAME, run from a folder of its own
+# whose cubecl.toml is TOML (cubecl reads it from the working directory).
+configured() {
+  local name=$1 cap=$2 toml=$3; shift 3
+  mkdir -p "/tmp/$name" && printf '%b' "$toml" > "/tmp/$name/cubecl.toml"
+  (cd "/tmp/$name" && step "$name" "$cap" "$BIN" "$@" --out "$OUT/runs/$name")
+}
+# prof NAME LIMIT ARGS...: under cubecl's per-kernel timing (profiling level "basic" to a
+# file), summed per kernel name on the spot.
 prof() {
   local name=$1 cap=$2; shift 2
-  mkdir -p "/tmp/$name" && printf '[profiling.logger]\nlevel = "basic"\nfile = "%s"\nappend = false\n' "/tmp/$name/kernels.txt" > "/tmp/$name/cubecl.toml"
-  (cd "/tmp/$name" && step "$name" "$cap" "$BIN" "$@" --out "$OUT/runs/$name")
+  configured "$name" "$cap" "[profiling.logger]\nlevel = \"basic\"\nfile = \"/tmp/$name/kernels.txt\"\nappend = false\n" "$@"
   python3 bench/gpu/kernel_sums.py "/tmp/$name/kernels.txt" > "$OUT/$name-kernels.txt" 2>&1; head -n 25 "$OUT/$name-kernels.txt"
 }
-# tuned NAME LIMIT ARGS...: the run with cubecl's autotune account written (a cubecl.toml in its
-# own folder): which kernel won for each convolution and matmul key, forward and gradients.
+# tuned NAME LIMIT ARGS...: with cubecl's autotune account written: which kernel won for each
+# convolution and matmul key, forward and gradients.
 tuned() {
   local name=$1 cap=$2; shift 2
-  mkdir -p "/tmp/$name" && printf '[autotune.logger]\nlevel = "full"\nfile = "%s"\n[autotune.decisions]\nfile = "%s"\n' \
-    "$OUT/$name-autotune.txt" "$OUT/$name-decisions.jsonl" > "/tmp/$name/cubecl.toml"
-  (cd "/tmp/$name" && step "$name" "$cap" "$BIN" "$@" --out "$OUT/runs/$name")
+  configured "$name" "$cap" "[autotune.logger]\nlevel = \"full\"\nfile = \"$OUT/$name-autotune.txt\"\n[autotune.decisions]\nfile = \"$OUT/$name-decisions.jsonl\"\n" "$@"
   python3 bench/gpu/decisions.py "$OUT/$name-decisions.jsonl" > "$OUT/$name-decisions.txt" 2>&1
   grep -A1 '^Conv' "$OUT/$name-decisions.txt" | head -n 40
 }

@@ -14,11 +14,7 @@ EPOCHS=${EPOCHS:-90}
 LIMIT=${LIMIT:-240}
 BIN=gpu-train/aekit-wgpu
 [ -x "$BIN" ] || { gunzip -kf "$BIN.gz" && chmod +x "$BIN"; }
-if ! ldconfig -p | grep -q libvulkan.so.1; then
-  for f in .gl/*.deb; do dpkg -x "$f" /; done
-  ldconfig
-fi
-export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+source bench/gpu/vulkan.sh
 export AEKIT_CACHE="$PWD/gpu-train/cache"
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 timeout "$LIMIT" "$BIN" train --task denoise --noise gaussian:0.098 --data gpu-train/train --patch-size 48 \

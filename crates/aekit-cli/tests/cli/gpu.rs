@@ -113,16 +113,7 @@ mod wgpu {
     fn matmul_convolutions_on_wgpu_match_cpu() {
         let env = [("AEKIT_GPU_CONV", "matmul")];
         matches_cpu_with(&["--model", "conv", "--channels", "8,16", "--latent", "8"], &env);
-        let t = tempfile::tempdir().unwrap();
-        write_png(&t.path().join("in/pic.png"), 40, 24, true);
-        for (dev, env) in [("cpu", &[][..]), ("wgpu", &env[..])] {
-            let o = aekit_env(t.path(), &["denoise", "--model", "photo-denoise", "--input", "in", "--out", dev, "--device", dev], env);
-            assert!(o.status.success(), "{dev}: {}", stderr(&o));
-        }
-        let a = image::open(t.path().join("cpu/pic.png")).unwrap().to_rgb8();
-        let b = image::open(t.path().join("wgpu/pic.png")).unwrap().to_rgb8();
-        let worst = a.as_raw().iter().zip(b.as_raw()).map(|(x, y)| x.abs_diff(*y)).max().unwrap();
-        assert!(worst <= 1, "pixels differ by up to {worst}");
+        denoiser_matches_cpu(&env);
     }
 
     #[test]
@@ -156,10 +147,15 @@ mod wgpu {
     /// pixels but for roundings (at most 1 of 255).
     #[test]
     fn photo_denoiser_on_wgpu_matches_cpu() {
+        denoiser_matches_cpu(&[]);
+    }
+
+    /// `photo-denoise` on the CPU and on wgpu (with `gpu_env` set): at most 1 of 255 apart.
+    fn denoiser_matches_cpu(gpu_env: &[(&str, &str)]) {
         let t = tempfile::tempdir().unwrap();
         write_png(&t.path().join("in/pic.png"), 40, 24, true);
-        for dev in ["cpu", "wgpu"] {
-            let o = aekit(t.path(), &["denoise", "--model", "photo-denoise", "--input", "in", "--out", dev, "--device", dev]);
+        for (dev, env) in [("cpu", &[][..]), ("wgpu", gpu_env)] {
+            let o = aekit_env(t.path(), &["denoise", "--model", "photo-denoise", "--input", "in", "--out", dev, "--device", dev], env);
             assert!(o.status.success(), "{dev}: {}", stderr(&o));
         }
         let a = image::open(t.path().join("cpu/pic.png")).unwrap().to_rgb8();

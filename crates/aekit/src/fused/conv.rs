@@ -311,10 +311,10 @@ fn run<M: ConvModule>(m: &M, x: Tensor<4>, relu_after: bool) -> Tensor<4> {
         }
     };
     if !active(&x.device()) {
-        // A GPU: the convolution as a matrix product where it is asked for (see matmul_conv).
-        // Parameters were drawn on the host before the model moved there, so touching the
-        // weight first changes no draw.
-        if super::matmul_conv::chosen() && !super::on_flex(&x.device()) && m.groups_dilation() == (1, [1, 1]) {
+        // Not Flex (`chosen` implies the fast paths are on): the convolution as a matrix product
+        // where it is asked for (see matmul_conv). Parameters were drawn on the host before the
+        // model moved there, so touching the weight first changes no draw.
+        if super::matmul_conv::chosen() && m.groups_dilation() == (1, [1, 1]) {
             if let Some(spec) = m.spec(&x, false) {
                 let (w, b) = (m.weight(), m.bias());
                 let y = if M::TRANSPOSED {

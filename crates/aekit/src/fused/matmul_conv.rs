@@ -94,21 +94,23 @@ pub(crate) fn conv_transpose2d(x: Tensor<4>, weight: Tensor<4>, bias: Option<Ten
 /// # Shapes
 /// `[B, C, H, W]` → `[B, C, (H - 1)·sh + 1, (W - 1)·sw + 1]`
 fn dilate(x: Tensor<4>, [sh, sw]: [usize; 2]) -> Tensor<4> {
-    let [b, c, h, w] = x.dims();
-    let device = x.device();
-    let x = if sh > 1 {
-        let zeros = Tensor::<5>::zeros([b, c, h, sh - 1, w], &device);
-        Tensor::cat(vec![x.unsqueeze_dim::<5>(3), zeros], 3).reshape([b, c, h * sh, w]).slice([0..b, 0..c, 0..(h - 1) * sh + 1, 0..w])
-    } else {
-        x
-    };
-    let h = x.dims()[2];
-    if sw > 1 {
-        let zeros = Tensor::<5>::zeros([b, c, h, w, sw - 1], &device);
-        Tensor::cat(vec![x.unsqueeze_dim::<5>(4), zeros], 4).reshape([b, c, h, w * sw]).slice([0..b, 0..c, 0..h, 0..(w - 1) * sw + 1])
-    } else {
-        x
+    spread(spread(x, 2, sh), 3, sw)
+}
+
+/// `x` with `s - 1` zeros after each entry but the last along axis `dim` (2 or 3): each entry
+/// and its zeros side by side on a new axis, then merged.
+fn spread(x: Tensor<4>, dim: usize, s: usize) -> Tensor<4> {
+    if s <= 1 {
+        return x;
     }
+    let dims = x.dims();
+    let mut zeros = [dims[0], dims[1], dims[2], dims[3], 0];
+    zeros.copy_within(dim + 1..4, dim + 2);
+    zeros[dim + 1] = s - 1;
+    let mut merged = dims;
+    merged[dim] *= s;
+    let z = Tensor::<5>::zeros(zeros, &x.device());
+    Tensor::cat(vec![x.unsqueeze_dim::<5>(dim + 1), z], dim + 1).reshape(merged).slice_dim(dim, 0..(dims[dim] - 1) * s + 1)
 }
 
 #[cfg(test)]
@@ -118,43 +120,28 @@ mod tests {
     //! the input, the weight and the bias.
     use super::*;
     use crate::fused::conv::ConvModule;
-    use burn::module::Param;
+    use crate::fused::tests::{max_rel_err, random, reseeded};
     use burn::nn::conv::{Conv2dConfig, ConvTranspose2dConfig};
     use burn::nn::PaddingConfig2d;
-    use burn::tensor::TensorData;
-
-    fn seeded<const D: usize>(seed: u64, shape: [usize; D], device: &Device) -> Tensor<D> {
-        // A small linear congruential stream: the test needs values, not quality.
-        let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        let n = shape.iter().product();
-        let v: Vec<f32> = (0..n)
-            .map(|_| {
-                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-                ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-            })
-            .collect();
-        Tensor::from_data(TensorData::new(v, shape), device)
-    }
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
 
     fn close<const D: usize>(a: Tensor<D>, b: Tensor<D>, what: &str) {
         assert_eq!(a.dims(), b.dims(), "{what}: shapes");
-        let a = a.into_data().try_to_vec::<f32>().unwrap();
-        let b = b.into_data().try_to_vec::<f32>().unwrap();
-        let scale = b.iter().fold(1e-6f32, |m, v| m.max(v.abs()));
-        let err = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max) / scale;
+        let err = max_rel_err(&a, &b);
         assert!(err < 1e-5, "{what}: max relative error {err}");
     }
 
     /// Runs `ours` and Burn's `forward` on the same input and weights, then compares the
     /// outputs and the gradients of a fixed random projection of them.
-    fn check<M: ConvModule>(m: M, x_shape: [usize; 4], what: &str) {
+    fn check<M: ConvModule>(m: M, x_shape: [usize; 4], rng: &mut ChaCha8Rng, what: &str) {
         let device = Device::flex().autodiff();
-        let x = seeded(7, x_shape, &device).require_grad();
+        let x = random(rng, x_shape, -1.0, 1.0, &device).require_grad();
         let spec = m.spec(&x, false).expect("a valid geometry");
         let ours = if M::TRANSPOSED { conv_transpose2d(x.clone(), m.weight(), m.bias(), &spec) } else { conv2d(x.clone(), m.weight(), m.bias(), &spec) };
         let theirs = m.plain(x.clone());
         close(ours.clone(), theirs.clone(), &format!("{what}: output"));
-        let proj = seeded(11, theirs.dims(), &device);
+        let proj = random(rng, theirs.dims(), -1.0, 1.0, &device);
         let g_ours = (ours * proj.clone()).sum().backward();
         let g_theirs = (theirs * proj).sum().backward();
         close(x.grad(&g_ours).unwrap(), x.grad(&g_theirs).unwrap(), &format!("{what}: input gradient"));
@@ -162,11 +149,6 @@ mod tests {
         if let Some(b) = m.bias() {
             close(b.grad(&g_ours).unwrap(), b.clone().grad(&g_theirs).unwrap(), &format!("{what}: bias gradient"));
         }
-    }
-
-    fn reseed<const D: usize>(p: &Param<Tensor<D>>, seed: u64) -> Param<Tensor<D>> {
-        let device = p.val().device();
-        Param::from_tensor(seeded(seed, p.val().dims(), &device))
     }
 
     #[test]
@@ -182,11 +164,12 @@ mod tests {
             (5, 3, 5, 1, PaddingConfig2d::Valid, false, [2, 5, 9, 10]),
             (2, 4, 3, 2, PaddingConfig2d::Same, true, [2, 2, 7, 9]),
         ];
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
         for (i, (c, o, k, s, pad, bias, shape)) in cases.into_iter().enumerate() {
             let mut m = Conv2dConfig::new([c, o], [k, k]).with_stride([s, s]).with_padding(pad).with_bias(bias).init(&device);
-            m.weight = reseed(&m.weight, 100 + i as u64);
-            m.bias = m.bias.as_ref().map(|b| reseed(b, 200 + i as u64));
-            check(m, shape, &format!("conv2d case {i}"));
+            m.weight = reseeded(&mut rng, &m.weight, c * k * k, &device);
+            m.bias = m.bias.as_ref().map(|b| reseeded(&mut rng, b, c * k * k, &device));
+            check(m, shape, &mut rng, &format!("conv2d case {i}"));
         }
     }
 
@@ -202,6 +185,7 @@ mod tests {
             (2, 3, 3, 1, 0, 0, true, [1, 2, 6, 5]),
             (2, 2, 3, 3, 2, 1, true, [2, 2, 4, 4]),
         ];
+        let mut rng = ChaCha8Rng::seed_from_u64(6);
         for (i, (c, o, k, s, p, op, bias, shape)) in cases.into_iter().enumerate() {
             let mut m = ConvTranspose2dConfig::new([c, o], [k, k])
                 .with_stride([s, s])
@@ -209,9 +193,9 @@ mod tests {
                 .with_padding_out([op, op])
                 .with_bias(bias)
                 .init(&device);
-            m.weight = reseed(&m.weight, 300 + i as u64);
-            m.bias = m.bias.as_ref().map(|b| reseed(b, 400 + i as u64));
-            check(m, shape, &format!("conv_transpose2d case {i}"));
+            m.weight = reseeded(&mut rng, &m.weight, c * k * k, &device);
+            m.bias = m.bias.as_ref().map(|b| reseeded(&mut rng, b, c * k * k, &device));
+            check(m, shape, &mut rng, &format!("conv_transpose2d case {i}"));
         }
     }
 }

@@ -14,7 +14,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::FusedAdam;
 
-fn max_rel_err<const D: usize>(a: &Tensor<D>, b: &Tensor<D>) -> f32 {
+pub(super) fn max_rel_err<const D: usize>(a: &Tensor<D>, b: &Tensor<D>) -> f32 {
     let a = a.clone().into_data().try_to_vec::<f32>().unwrap();
     let b = b.clone().into_data().try_to_vec::<f32>().unwrap();
     assert_eq!(a.len(), b.len());
@@ -26,7 +26,7 @@ fn max_rel_err<const D: usize>(a: &Tensor<D>, b: &Tensor<D>) -> f32 {
 /// the device's generator, which the tests running in parallel share: the data then depended on
 /// the order the threads ran in, and now and then put a ReLU input so near zero that the two
 /// paths' roundings fell on either side of the kink (a failure about once in 20 runs).
-fn random<const D: usize>(rng: &mut ChaCha8Rng, shape: [usize; D], lo: f32, hi: f32, device: &Device) -> Tensor<D> {
+pub(super) fn random<const D: usize>(rng: &mut ChaCha8Rng, shape: [usize; D], lo: f32, hi: f32, device: &Device) -> Tensor<D> {
     let n = shape.iter().product();
     let v: Vec<f32> = (0..n).map(|_| rng.random_range(lo..hi)).collect();
     Tensor::from_data(TensorData::new(v, shape), device)
@@ -34,7 +34,7 @@ fn random<const D: usize>(rng: &mut ChaCha8Rng, shape: [usize; D], lo: f32, hi: 
 
 /// A parameter of `p`'s shape drawn by [`random`], uniform in ±1/sqrt(fan-in) (the weight's
 /// values per output beyond the first axis; a bias gets `fan_in`).
-fn reseeded<const D: usize>(rng: &mut ChaCha8Rng, p: &Param<Tensor<D>>, fan_in: usize, device: &Device) -> Param<Tensor<D>> {
+pub(super) fn reseeded<const D: usize>(rng: &mut ChaCha8Rng, p: &Param<Tensor<D>>, fan_in: usize, device: &Device) -> Param<Tensor<D>> {
     let k = 1.0 / (fan_in as f32).sqrt();
     Param::from_tensor(random(rng, p.val().dims(), -k, k, device))
 }
