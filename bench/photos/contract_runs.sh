@@ -9,6 +9,8 @@
 # each with and without --self-ensemble, and prints metrics.py's JSON lines.
 #
 #   bash bench/photos/contract_runs.sh DATA WORK NAME [EXTRA TRAIN ARGS...]
+#   RUN=DIR bash bench/photos/contract_runs.sh DATA WORK NAME   (scores the trained run or
+#                                                                 model folder DIR, no training)
 #
 # DATA: make_data.py's folder (seed 0); PY: a Python with numpy, Pillow and scikit-image
 # (default: the photo bench's venv); AEKIT_BIN: default target/release/aekit.
@@ -29,11 +31,13 @@ n = np.clip(c + (25 / 255) * np.random.default_rng(1).standard_normal(c.shape), 
 Image.fromarray(np.round(n * 255).astype(np.uint8)).save(f"{sys.argv[2]}/noisy/coffee.png")
 Image.fromarray(np.round(c * 255).astype(np.uint8)).save(f"{sys.argv[2]}/clean/coffee.png")
 PY
-run="$work/runs/$name"
-rm -rf "$run"
-t0=$(date +%s)
-"$aekit" train --task denoise --noise gaussian:0.098 --data "$data/train" --patch-size 48 --epochs 10 --out "$run" --quiet "$@"
-echo "{\"run\": \"$name\", \"train_wall_s\": $(( $(date +%s) - t0 ))}"
+run="${RUN:-$work/runs/$name}"
+if [[ -z "${RUN:-}" ]]; then
+    rm -rf "$run"
+    t0=$(date +%s)
+    "$aekit" train --task denoise --noise gaussian:0.098 --data "$data/train" --patch-size 48 --epochs 10 --out "$run" --quiet "$@"
+    echo "{\"run\": \"$name\", \"train_wall_s\": $(( $(date +%s) - t0 ))}"
+fi
 for part in val test; do
     if [[ $part == val ]]; then input="$work/val/noisy" clean="$work/val/clean"; else input="$data/test/noisy25" clean="$data/test/clean"; fi
     for se in "" --self-ensemble; do
