@@ -28,6 +28,7 @@ export AEKIT_CACHE="$PWD/gpu-check/cache"
 cat "$OUT/env.txt"
 # GPU load, once a second, to tell a starved GPU from a busy one.
 nvidia-smi dmon -s u -o T > "$OUT/dmon.txt" 2>&1 &
+DMON=$!
 
 # The whole check must end inside the device call's limit (and the session's 15 minutes of
 # device time): each run gets at most CAP seconds and none starts past BUDGET seconds.
@@ -101,7 +102,7 @@ for name in sorted(os.listdir(out)):
     print(json.dumps({"run": run, **figures(secs)}))
 PY
 # The device tool brings back at most 8 files: everything else goes into one archive.
-kill %1 2>/dev/null
+kill "$DMON" 2>/dev/null; wait "$DMON" 2>/dev/null
 tar -czf "$OUT/all.tar.gz" -C "$OUT" --exclude all.tar.gz --exclude summary.jsonl . && \
   find "$OUT" -mindepth 1 -not -name all.tar.gz -not -name summary.jsonl -delete
 exit 0
