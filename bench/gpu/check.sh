@@ -56,6 +56,7 @@ torch() { local name=$1 script=$2 dev=$3 epochs=$4; shift 4; run "$name" python3
 if ! run warmup "$BIN" train --model linear --data mnist-embedded --epochs 1 --device wgpu --quiet --out "$OUT/runs/warmup"; then
   VK_LOADER_DEBUG=error,warn,info timeout 30 "$BIN" train --model linear --data mnist-embedded --epochs 1 --device wgpu --quiet --out "$OUT/runs/debug" 2>&1 | tail -n 40
   ls -l /usr/local/nvidia/share/vulkan/icd.d/ /usr/share/vulkan/icd.d/ /etc/vulkan/icd.d/ 2>&1
+  kill "$DMON" 2>/dev/null; wait "$DMON" 2>/dev/null
   tar -czf "$OUT/all.tar.gz" -C "$OUT" --exclude all.tar.gz . && find "$OUT" -mindepth 1 -not -name all.tar.gz -delete
   exit 1
 fi
