@@ -19,7 +19,9 @@ use burn::prelude::*;
 use burn::tensor::activation::relu;
 use burn::tensor::DType;
 
-use super::conv_kernels::{self as k, Geom, Wanted};
+use std::sync::OnceLock;
+
+use super::conv_kernels::{self as k, Geom, Order, Wanted};
 use super::{active, contiguous, shape, tensor, values, FlexTensor};
 
 /// A convolution's settings beyond its tensors.
@@ -90,11 +92,84 @@ fn conv_t_geom(x: &FlexTensor, out_channels: usize, spec: ConvSpec) -> Geom {
     }
 }
 
+/// Whether Winograd layers hand their outputs on channels-last (see [`Order`]).
+/// `AEKIT_CHANNELS_LAST=0` keeps every activation NCHW, for comparisons.
+fn channels_last_on() -> bool {
+    static ON: OnceLock<bool> = OnceLock::new();
+    *ON.get_or_init(|| std::env::var("AEKIT_CHANNELS_LAST").map_or(true, |v| v.trim() != "0"))
+}
+
+/// Whether `t` is the permuted view [`ordered`] makes of channels-last values: shape `[B, C,
+/// H, W]`, strides `[H·W·C, 1, W·C, C]` (dimensions of size 1 may have any stride).
+fn is_channels_last(t: &FlexTensor) -> bool {
+    let l = t.layout();
+    let d = l.shape().to_vec();
+    if d.len() != 4 || t.dtype() != DType::F32 {
+        return false;
+    }
+    let want = [d[1] * d[2] * d[3], 1, d[3] * d[1], d[1]];
+    l.strides().iter().zip(want).zip(&d).all(|((s, w), n)| *n <= 1 || *s == w as isize)
+}
+
+/// `t` unchanged when it is NCHW or channels-last, else copied to NCHW.
+fn normalize(t: FlexTensor) -> FlexTensor {
+    if t.layout().contiguous_offsets().is_some() || is_channels_last(&t) {
+        t
+    } else {
+        t.to_contiguous()
+    }
+}
+
+/// The values of a [`normalize`]d `[B, C, H, W]` tensor and their order.
+fn activation(t: &FlexTensor) -> (&[f32], Order) {
+    if t.layout().contiguous_offsets().is_some() {
+        return (values(t), Order::Planes);
+    }
+    assert!(is_channels_last(t), "fused convolutions take NCHW or channels-last tensors");
+    let start = t.layout().start_offset();
+    (&t.storage::<f32>()[start..start + t.layout().num_elements()], Order::ChannelsLast)
+}
+
+/// `t` as a contiguous NCHW tensor (channels-last through aekit's transposes, which are faster
+/// than Flex's general strided copy).
+fn planar(t: FlexTensor) -> FlexTensor {
+    let t = normalize(t);
+    match activation(&t) {
+        (_, Order::Planes) => t,
+        (v, Order::ChannelsLast) => {
+            let [_, c, h, w] = dims4(&t);
+            tensor(k::reorder(v, Order::ChannelsLast, Order::Planes, c, h * w).into_owned(), shape(&t))
+        }
+    }
+}
+
+/// `[B, C, H, W]` values in `order` as a tensor of that shape: a permuted view of `[B, H, W, C]`
+/// for channels-last.
+fn ordered(v: Vec<f32>, order: Order, [b, c, h, w]: [usize; 4]) -> FlexTensor {
+    match order {
+        Order::Planes => tensor(v, vec![b, c, h, w]),
+        Order::ChannelsLast => tensor(v, vec![b, h, w, c]).permute(&[0, 3, 1, 2]),
+    }
+}
+
+/// `x` as the convolution's kernels take it: as it is (NCHW or channels-last) where they read
+/// channels-last, NCHW otherwise.
+fn conv_input(x: FlexTensor, w: &FlexTensor, spec: ConvSpec) -> FlexTensor {
+    let x = normalize(x);
+    let o = shape(w)[0];
+    if k::takes_channels_last(&conv_geom(&x, spec), o) {
+        x
+    } else {
+        planar(x)
+    }
+}
+
 fn conv_forward(x: &FlexTensor, w: &FlexTensor, b: &FlexTensor, spec: ConvSpec) -> FlexTensor {
     let g = conv_geom(x, spec);
     let (batch, o) = (dims4(x)[0], shape(b)[0]);
-    let y = k::conv2d(&g, batch, values(x), values(w), values(b), spec.relu);
-    tensor(y, vec![batch, o, spec.out[0], spec.out[1]])
+    let (xv, xo) = activation(x);
+    let (y, yo) = k::conv2d_ordered(&g, batch, xv, xo, values(w), values(b), spec.relu, channels_last_on());
+    ordered(y, yo, [batch, o, spec.out[0], spec.out[1]])
 }
 
 fn conv_t_forward(x: &FlexTensor, w: &FlexTensor, b: &FlexTensor, spec: ConvSpec) -> FlexTensor {
@@ -112,7 +187,8 @@ impl FlexConvKernels for Flex {
         bias: FlexTensor,
         spec: ConvSpec,
     ) -> FlexTensor {
-        conv_forward(&contiguous(x), &contiguous(weight), &contiguous(bias), spec)
+        let weight = contiguous(weight);
+        conv_forward(&conv_input(x, &weight, spec), &weight, &contiguous(bias), spec)
     }
 
     fn conv_transpose2d_fused(
@@ -121,7 +197,7 @@ impl FlexConvKernels for Flex {
         bias: FlexTensor,
         spec: ConvSpec,
     ) -> FlexTensor {
-        conv_t_forward(&contiguous(x), &contiguous(weight), &contiguous(bias), spec)
+        conv_t_forward(&planar(x), &contiguous(weight), &contiguous(bias), spec)
     }
 }
 
@@ -141,39 +217,40 @@ impl Backward<Flex, 3> for ConvBackward {
         _checkpointer: &mut Checkpointer,
     ) {
         let [node_x, node_w, node_b] = ops.parents;
-        let dy = contiguous(grads.consume::<Flex>(&ops.node));
+        let dy = normalize(grads.consume::<Flex>(&ops.node));
         let (x, w, o, spec, y) = ops.state;
-        let y = y.as_ref().map(values);
         let want = Wanted {
             x: node_x.is_some(),
             w: node_w.is_some(),
             b: node_b.is_some(),
         };
         let batch = dims4(&x)[0];
-        let g = if self.transposed {
-            k::conv_transpose2d_backward(
+        // The input gradient comes in the input's order.
+        let (g, x_order) = if self.transposed {
+            let (dy, y) = (planar(dy), y.map(planar));
+            let g = k::conv_transpose2d_backward(
                 &conv_t_geom(&x, o, spec),
                 batch,
                 values(&x),
                 values(&w),
                 values(&dy),
-                y,
+                y.as_ref().map(values),
                 want,
-            )
+            );
+            (g, Order::Planes)
         } else {
-            k::conv2d_backward(
-                &conv_geom(&x, spec),
-                batch,
-                values(&x),
-                values(&w),
-                o,
-                values(&dy),
-                y,
-                want,
-            )
+            let geom = conv_geom(&x, spec);
+            let ((xv, xo), y) = (activation(&x), y.as_ref().map(activation));
+            // dy in the order of the forward's output (y's), where the consumer's gradient
+            // came in the other one.
+            let (dyv, dyo) = activation(&dy);
+            let to = y.map_or(dyo, |(_, yo)| yo);
+            let dyv = k::reorder(dyv, dyo, to, o, spec.out[0] * spec.out[1]);
+            let g = k::conv2d_backward_ordered(&geom, batch, xv, xo, values(&w), o, &dyv, y.map(|(v, _)| v), to, want);
+            (g, xo)
         };
         if let (Some(node), Some(dx)) = (node_x, g.x) {
-            grads.register::<Flex>(node.id, tensor(dx, shape(&x)));
+            grads.register::<Flex>(node.id, ordered(dx, x_order, dims4(&x)));
         }
         if let (Some(node), Some(dw)) = (node_w, g.w) {
             grads.register::<Flex>(node.id, tensor(dw, shape(&w)));
@@ -192,11 +269,8 @@ fn conv_tracked<C: CheckpointStrategy>(
     transposed: bool,
 ) -> FloatTensor<Autodiff<Flex, C>> {
     let parents = [x.node(), w.node(), b.node()];
-    let (x, w, b) = (
-        contiguous(x.into_primitive()),
-        contiguous(w.into_primitive()),
-        contiguous(b.into_primitive()),
-    );
+    let (w, b) = (contiguous(w.into_primitive()), contiguous(b.into_primitive()));
+    let x = if transposed { planar(x.into_primitive()) } else { conv_input(x.into_primitive(), &w, spec) };
     let out = if transposed {
         conv_t_forward(&x, &w, &b, spec)
     } else {

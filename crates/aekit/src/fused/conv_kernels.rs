@@ -12,12 +12,15 @@
 //! transposed convolution maps the grid back to the image (its output), and its backward is the
 //! forward of the convolution.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::mem::MaybeUninit;
 
 use gemm::{gemm, Parallelism};
 use rayon::prelude::*;
 
+use super::transpose::{channels_last_to_planes, planes_to_channels_last};
+pub(crate) use super::winograd::Order;
 use super::{direct, winograd};
 
 thread_local! {
@@ -465,11 +468,41 @@ where
 
 /// Convolution: `x` `[batch, g.c, g.h, g.w]`, `weight` `[o, g.c, kh, kw]`, `bias` `[o]` →
 /// `[batch, o, g.ho, g.wo]`, followed by a ReLU when `relu`.
-pub(crate) fn conv2d(g: &Geom, batch: usize, x: &[f32], weight: &[f32], bias: &[f32], relu: bool) -> Vec<f32> {
+/// `x` is in `x_order`; the output comes channels-last where `channels_last` is asked and the
+/// kernel can (see [`Order`]), and the order it came in is returned.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn conv2d_ordered(g: &Geom, batch: usize, x: &[f32], x_order: Order, weight: &[f32], bias: &[f32], relu: bool, channels_last: bool) -> (Vec<f32>, Order) {
     match winograd::plan(g, bias.len()) {
-        Some(tf) => winograd::conv2d(tf, g, batch, x, weight, bias, relu),
-        None if direct::applies(g, bias.len()) => direct::conv2d(g, batch, x, weight, bias, relu),
-        None => conv2d_im2col(g, batch, x, weight, bias, relu),
+        Some(tf) => winograd::conv2d_ordered(tf, g, batch, x, x_order, weight, bias, relu, channels_last),
+        None if direct::applies(g, bias.len()) => (direct::conv2d(g, batch, x, x_order, weight, bias, relu), Order::Planes),
+        None => {
+            let x = planar(x, x_order, g.c, g.h * g.w);
+            (conv2d_im2col(g, batch, &x, weight, bias, relu), Order::Planes)
+        }
+    }
+}
+
+/// Whether the layer's kernels read a channels-last input as it is (Winograd and the direct
+/// kernel); the im2col path takes NCHW.
+pub(crate) fn takes_channels_last(g: &Geom, o: usize) -> bool {
+    winograd::plan(g, o).is_some() || direct::applies(g, o)
+}
+
+
+/// `v` (images of `c` channels of `n` pixels, in `order`) as NCHW, borrowed when it is.
+fn planar(v: &[f32], order: Order, c: usize, n: usize) -> Cow<'_, [f32]> {
+    match order {
+        Order::Planes => Cow::Borrowed(v),
+        Order::ChannelsLast => Cow::Owned(channels_last_to_planes(v, c, n)),
+    }
+}
+
+/// `v` (images of `c` channels of `n` pixels) from `from` to `to`, borrowed when they agree.
+pub(crate) fn reorder(v: &[f32], from: Order, to: Order, c: usize, n: usize) -> Cow<'_, [f32]> {
+    match (from, to) {
+        (Order::Planes, Order::ChannelsLast) => Cow::Owned(planes_to_channels_last(v, c, n)),
+        (Order::ChannelsLast, Order::Planes) => Cow::Owned(channels_last_to_planes(v, c, n)),
+        _ => Cow::Borrowed(v),
     }
 }
 
@@ -500,10 +533,42 @@ pub(crate) fn conv2d_im2col(g: &Geom, batch: usize, x: &[f32], weight: &[f32], b
     y
 }
 
-/// Gradients of [`conv2d`] given `dy` `[batch, o, g.ho, g.wo]`; `y` is the forward output when
-/// the ReLU was applied.
+/// Gradients of [`conv2d_ordered`] given `dy` `[batch, o, g.ho, g.wo]`; `y` is the forward output
+/// when the ReLU was applied. `x` is in `x_order` (the input gradient comes in the same order),
+/// `dy` and `y` in `dy_order`.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn conv2d_backward(
+pub(crate) fn conv2d_backward_ordered(
+    g: &Geom,
+    batch: usize,
+    x: &[f32],
+    x_order: Order,
+    weight: &[f32],
+    o: usize,
+    dy: &[f32],
+    y: Option<&[f32]>,
+    dy_order: Order,
+    want: Wanted,
+) -> ConvGrads {
+    if let Some(tf) = winograd::plan(g, o) {
+        return winograd::conv2d_backward_ordered(tf, g, batch, x, x_order, weight, o, dy, y, dy_order, want);
+    }
+    let n = g.ho * g.wo;
+    let dy = planar(dy, dy_order, o, n);
+    let y = y.map(|y| planar(y, dy_order, o, n));
+    if direct::applies(g, o) {
+        return direct::conv2d_backward(g, batch, x, x_order, weight, o, &dy, y.as_deref(), want);
+    }
+    let x = planar(x, x_order, g.c, g.h * g.w);
+    let mut grads = conv2d_backward_im2col(g, batch, &x, weight, o, &dy, y.as_deref(), want);
+    if x_order == Order::ChannelsLast {
+        grads.x = grads.x.map(|dx| planes_to_channels_last(&dx, g.c, g.h * g.w));
+    }
+    grads
+}
+
+/// [`conv2d_backward_ordered`] through im2col, for every geometry (NCHW).
+#[allow(clippy::too_many_arguments)]
+fn conv2d_backward_im2col(
     g: &Geom,
     batch: usize,
     x: &[f32],
@@ -513,12 +578,6 @@ pub(crate) fn conv2d_backward(
     y: Option<&[f32]>,
     want: Wanted,
 ) -> ConvGrads {
-    if let Some(tf) = winograd::plan(g, o) {
-        return winograd::conv2d_backward(tf, g, batch, x, weight, o, dy, y, want);
-    }
-    if direct::applies(g, o) {
-        return direct::conv2d_backward(g, batch, x, weight, o, dy, y, want);
-    }
     let (k, n) = (g.rows(), g.cols());
     let bc = chunk_len(batch, g);
     let taps = Taps::new(g);

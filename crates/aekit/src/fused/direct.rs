@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use super::conv_kernels::{backward_chunks, recycle, relu_grad, row_sums, scratch, ConvGrads, Geom, Wanted};
 use super::transpose::transpose;
 use super::lanes::{load, simd, store, Simd};
-use super::winograd::{crop_images, pad_images, Out, Tiles};
+use super::winograd::{crop_images, pad_images, Order, Out, Tiles};
 
 /// Whether a layer runs here: stride 1, at most 4 output and at least 8 input channels. Off
 /// with `AEKIT_WINOGRAD=0` (which selects im2col for every layer, for timing).
@@ -160,11 +160,12 @@ fn backward_image_lanes<const L: usize>(g: &Geom, ts: &Tiles, xp: &[f32], wt: &[
 dispatch!(forward_row, forward_row_lanes, (g: &Geom, ts: &Tiles, xp: &[f32], wt: &[f32], o: usize, b: usize, oh: usize, bias: &[f32], relu: bool, y: Out));
 dispatch!(backward_image, backward_image_lanes, (g: &Geom, ts: &Tiles, xp: &[f32], wt: &[f32], o: usize, dz: &[f32], b: usize, dxp: &mut [f32], dwt: &mut [f32]));
 
-/// Same contract as `conv_kernels::conv2d` for a layer [`applies`] accepted.
-pub(crate) fn conv2d(g: &Geom, batch: usize, x: &[f32], weight: &[f32], bias: &[f32], relu: bool) -> Vec<f32> {
+/// Same contract as `conv_kernels::conv2d_ordered` for a layer [`applies`] accepted.
+/// `x` is in `x_order`; the output is NCHW.
+pub(crate) fn conv2d(g: &Geom, batch: usize, x: &[f32], x_order: Order, weight: &[f32], bias: &[f32], relu: bool) -> Vec<f32> {
     let o = bias.len();
     let ts = Tiles::unit(g);
-    let xp = pad_images(g, &ts, x, 0, batch);
+    let xp = pad_images(g, &ts, x, 0, batch, x_order);
     let wt = channels_last_weight(weight, o, g.c, g.kernel[0] * g.kernel[1]);
     let len = batch * o * g.ho * g.wo;
     let mut y: Vec<f32> = Vec::with_capacity(len);
@@ -177,9 +178,10 @@ pub(crate) fn conv2d(g: &Geom, batch: usize, x: &[f32], weight: &[f32], bias: &[
     y
 }
 
-/// Same contract as `conv_kernels::conv2d_backward` for a layer [`applies`] accepted.
+/// Same contract as `conv_kernels::conv2d_backward_ordered` for a layer [`applies`] accepted; `x` and
+/// the input gradient are in `x_order`, `dy` and `y` NCHW.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn conv2d_backward(g: &Geom, batch: usize, x: &[f32], weight: &[f32], o: usize, dy: &[f32], y: Option<&[f32]>, want: Wanted) -> ConvGrads {
+pub(crate) fn conv2d_backward(g: &Geom, batch: usize, x: &[f32], x_order: Order, weight: &[f32], o: usize, dy: &[f32], y: Option<&[f32]>, want: Wanted) -> ConvGrads {
     let (c, taps) = (g.c, g.kernel[0] * g.kernel[1]);
     let ts = Tiles::unit(g);
     let n = g.ho * g.wo;
@@ -199,7 +201,7 @@ pub(crate) fn conv2d_backward(g: &Geom, batch: usize, x: &[f32], weight: &[f32],
             }
             None => &dy[range],
         };
-        let xp = if want.w { pad_images(g, &ts, x, first, nb) } else { Vec::new() };
+        let xp = if want.w { pad_images(g, &ts, x, first, nb, x_order) } else { Vec::new() };
         let mut dxp = Vec::new();
         if dxc.is_some() {
             dxp = scratch(nb * ts.pixels() * c);
@@ -210,7 +212,7 @@ pub(crate) fn conv2d_backward(g: &Geom, batch: usize, x: &[f32], weight: &[f32],
             backward_image(g, &ts, &xp, &wt, o, dz, b, &mut dxp, &mut dwt);
         }
         if let Some(dxc) = dxc {
-            crop_images(g, &ts, &dxp, dxc);
+            crop_images(g, &ts, &dxp, dxc, x_order);
         }
         let mut db = vec![0.0f64; if want.b { o } else { 0 }];
         for img in dz.chunks_exact(o * n).filter(|_| want.b) {

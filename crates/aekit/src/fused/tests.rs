@@ -245,3 +245,64 @@ fn fused_conv_transpose2d_matches_plain_values_and_gradients() {
     }
 }
 
+
+/// Winograd layers whose tiles cover the output exactly hand it on channels-last (a permuted
+/// view, `winograd::Order`). A stack that passes such outputs to every kind of consumer —
+/// another Winograd layer, the direct kernel, an im2col layer, a transposed convolution and
+/// plain Burn operations, one tensor feeding four of them so that their gradients in both
+/// orders are summed — against the modules' own forward: values and every gradient.
+#[test]
+fn channels_last_handoffs_match_plain() {
+    use burn::nn::conv::{Conv2d, ConvTranspose2d};
+    let device = Device::flex().autodiff();
+    let mut rng = crate::rng::stream(23, 0);
+    let mut conv = |ci: usize, co: usize, s: usize| {
+        let p = PaddingConfig2d::Explicit(1, 1, 1, 1);
+        let mut m = Conv2dConfig::new([ci, co], [3, 3]).with_stride([s, s]).with_padding(p).init(&device);
+        m.weight = reseeded(&mut rng, &m.weight, ci * 9, &device);
+        m.bias = m.bias.as_ref().map(|b| reseeded(&mut rng, b, ci * 9, &device));
+        m
+    };
+    let w1 = conv(16, 24, 1); // Winograd, 8x8: two whole tiles a side, channels-last out
+    let w2 = conv(24, 24, 1); // Winograd, channels-last in and out
+    let head = conv(24, 3, 1); // the direct kernel, channels-last in
+    let down = conv(24, 8, 2); // im2col (stride 2), channels-last in
+    let w3 = conv(24, 16, 1); // Winograd after plain Burn operations on channels-last tensors
+    let mut up: ConvTranspose2d = ConvTranspose2dConfig::new([24, 4], [3, 3]).with_stride([2, 2]).with_padding([1, 1]).with_padding_out([1, 1]).init(&device);
+    up.weight = reseeded(&mut rng, &up.weight, 36, &device);
+    up.bias = up.bias.as_ref().map(|b| reseeded(&mut rng, b, 36, &device));
+    let x = random(&mut rng, [18, 16, 8, 8], -1.0, 1.0, &device);
+    let net = |fused: bool, x: Tensor<4>| -> Vec<Tensor<4>> {
+        let c = |m: &Conv2d, x: Tensor<4>, r: bool| match (fused, r) {
+            (true, true) => super::conv2d_relu(m, x),
+            (true, false) => super::conv2d(m, x),
+            (false, true) => relu(m.forward(x)),
+            (false, false) => m.forward(x),
+        };
+        let h1 = c(&w1, x, true);
+        let h2 = c(&w2, h1.clone(), true);
+        let u = if fused { super::conv_transpose2d(&up, h2.clone()) } else { up.forward(h2.clone()) };
+        vec![c(&head, h2.clone(), false), c(&down, h2.clone(), true), u, c(&w3, h2 * 0.5 + h1, false)]
+    };
+    let shapes: Vec<[usize; 4]> = net(false, x.clone()).iter().map(|y| y.dims()).collect();
+    let r: Vec<Tensor<4>> = shapes.iter().map(|s| random(&mut rng, *s, -1.0, 1.0, &device)).collect();
+    let run = |fused: bool| {
+        let x = x.clone().require_grad();
+        let ys = net(fused, x.clone());
+        let loss = ys.iter().zip(&r).map(|(y, r)| (y.clone() * r.clone()).sum()).reduce(|a, b| a + b).unwrap();
+        let grads = loss.backward();
+        let mut out: Vec<(String, Tensor<4>)> = ys.into_iter().enumerate().map(|(i, y)| (format!("output {i}"), y)).collect();
+        out.push(("input gradient".into(), x.grad(&grads).unwrap()));
+        for (name, m) in [("w1", &w1), ("w2", &w2), ("head", &head), ("down", &down), ("w3", &w3)] {
+            out.push((format!("{name} weight gradient"), m.weight.val().grad(&grads).unwrap()));
+            out.push((format!("{name} bias gradient"), m.bias.as_ref().unwrap().val().grad(&grads).unwrap().unsqueeze()));
+        }
+        out.push(("up weight gradient".into(), up.weight.val().grad(&grads).unwrap()));
+        out
+    };
+    for ((what, f), (_, p)) in run(true).iter().zip(run(false)) {
+        assert_eq!(f.dims(), p.dims(), "{what}: shape");
+        let err = max_rel_err(f, &p);
+        assert!(err < 1e-4, "{what} differs by {err}");
+    }
+}

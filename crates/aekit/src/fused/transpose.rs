@@ -6,6 +6,8 @@
 
 use std::mem::MaybeUninit;
 
+use rayon::prelude::*;
+
 /// `dst[j·dst_rs + i] = src[i·src_rs + j]` for `i < rows`, `j < cols`; where `keep` is given
 /// (laid out as `src`), values whose `keep` entry is not positive are written as 0 (the ReLU's
 /// gradient mask).
@@ -36,6 +38,28 @@ pub(crate) fn transpose_uninit(rows: usize, cols: usize, src: &[f32], src_rs: us
         return;
     }
     scalar(0, rows, 0, cols, src, src_rs, keep, dst, dst_rs);
+}
+
+/// A batch of `[c, n]` planes as `[n, c]` channels-last images (`n` pixels each).
+pub(crate) fn planes_to_channels_last(src: &[f32], c: usize, n: usize) -> Vec<f32> {
+    let mut dst: Vec<f32> = Vec::with_capacity(src.len());
+    dst.spare_capacity_mut()[..src.len()].par_chunks_mut((c * n).max(1)).zip(src.par_chunks((c * n).max(1))).for_each(|(d, s)| {
+        transpose_uninit(c, n, s, n, None, d, c);
+    });
+    // SAFETY: each image's transpose wrote all of its c·n values.
+    unsafe { dst.set_len(src.len()) };
+    dst
+}
+
+/// A batch of `[n, c]` channels-last images as `[c, n]` planes.
+pub(crate) fn channels_last_to_planes(src: &[f32], c: usize, n: usize) -> Vec<f32> {
+    let mut dst: Vec<f32> = Vec::with_capacity(src.len());
+    dst.spare_capacity_mut()[..src.len()].par_chunks_mut((c * n).max(1)).zip(src.par_chunks((c * n).max(1))).for_each(|(d, s)| {
+        to_planes(c, 1, n, s, n * c, d, n, n);
+    });
+    // SAFETY: `to_planes` wrote every value of each image's c planes.
+    unsafe { dst.set_len(src.len()) };
+    dst
 }
 
 /// Channels-last pixel rows to planes: `dst[ch·plane + r·dst_rs + x] = src[r·src_rs + x·c + ch]`

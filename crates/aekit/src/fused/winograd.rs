@@ -220,8 +220,20 @@ fn block_tiles(c: usize) -> usize {
     (262_144 / (A * A * c.max(1))).clamp(16, 512)
 }
 
-/// Images `first..first + nb` of `x` (NCHW), zero-padded and channels-last.
-pub(crate) fn pad_images(g: &Geom, ts: &Tiles, x: &[f32], first: usize, nb: usize) -> Vec<f32> {
+/// How a batch of activations lies in memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Order {
+    /// NCHW, one plane per channel: Burn's layout, what every other kernel takes.
+    Planes,
+    /// `[batch, h, w, c]`, the layout the transforms work in. A Winograd layer whose tiles cover
+    /// its output exactly hands its output on in this order, and the next Winograd layer reads
+    /// it with row copies: two transposes a layer saved forward, three backward (`super::conv`
+    /// presents such a tensor to Burn as a permuted NCHW view).
+    ChannelsLast,
+}
+
+/// Images `first..first + nb` of `x` (in `order`), zero-padded and channels-last.
+pub(crate) fn pad_images(g: &Geom, ts: &Tiles, x: &[f32], first: usize, nb: usize, order: Order) -> Vec<f32> {
     let (vh, vw) = ts.visible(g);
     let c = g.c;
     // A pooled buffer: every value is written below (a fresh zeroed buffer of the batch's size
@@ -237,6 +249,12 @@ pub(crate) fn pad_images(g: &Geom, ts: &Tiles, x: &[f32], first: usize, nb: usiz
             let row = &mut img[(top + r) * pw * c..][..pw * c];
             row[..left * c].fill(0.0);
             row[(left + vw) * c..].fill(0.0);
+        }
+        if order == Order::ChannelsLast {
+            for r in 0..vh {
+                img[((top + r) * pw + left) * c..][..vw * c].copy_from_slice(&src[r * g.w * c..][..vw * c]);
+            }
+            return;
         }
         // Eight channels at a time down the whole image: eight sequential read streams (all C
         // channels per image row were C streams at a stride of H·W values, more than the
@@ -603,10 +621,11 @@ fn gemms(m: usize, n: usize, k: usize, dst: &mut [f32], a: &[f32], a_step: usize
     }
 }
 
-/// dY of a chunk of images (NCHW; where the forward's output `y` is given, masked by the ReLU)
-/// channels-last and zero-padded to whole tiles, `[nb, th·m, tw·m, o]`, with each channel's sum
-/// (the bias gradient: f32 over an image row, f64 across rows) when `sums`.
-fn dy_tiles(g: &Geom, ts: &Tiles, o: usize, dy: &[f32], y: Option<&[f32]>, sums: bool) -> (Vec<f32>, Vec<f64>) {
+/// dY of a chunk of images (`dy` and `y` both in `order`; where the forward's output `y` is
+/// given, masked by the ReLU) channels-last and zero-padded to whole tiles, `[nb, th·m, tw·m,
+/// o]`, with each channel's sum (the bias gradient: f32 over an image row, f64 across rows) when
+/// `sums`.
+fn dy_tiles(g: &Geom, ts: &Tiles, o: usize, dy: &[f32], y: Option<&[f32]>, sums: bool, order: Order) -> (Vec<f32>, Vec<f64>) {
     let (hp, wp) = (ts.th * ts.m, ts.tw * ts.m);
     let n = g.ho * g.wo;
     let nb = dy.len() / (o * n).max(1);
@@ -619,7 +638,19 @@ fn dy_tiles(g: &Geom, ts: &Tiles, o: usize, dy: &[f32], y: Option<&[f32]>, sums:
     for b in 0..nb {
         let (src, keep) = (&dy[b * o * n..], y.map(|y| &y[b * o * n..]));
         let img = &mut dyt[b * hp * wp * o..][..hp * wp * o];
-        if wp == g.wo {
+        if order == Order::ChannelsLast {
+            let row = g.wo * o;
+            for r in 0..g.ho {
+                let (d, s) = (&mut img[r * wp * o..][..row], &src[r * row..][..row]);
+                match keep {
+                    // A bit mask, not a branch: the loop vectorises.
+                    Some(k) => d.iter_mut().zip(s).zip(&k[r * row..][..row]).for_each(|((d, s), k)| {
+                        *d = f32::from_bits(s.to_bits() & ((*k > 0.0) as u32).wrapping_neg());
+                    }),
+                    None => d.copy_from_slice(s),
+                }
+            }
+        } else if wp == g.wo {
             // Rows without padding between them: one transpose of the image, which runs down
             // eight channels at a time (sequential reads; see `pad_images`).
             transpose(o, n, src, n, keep, img, o);
@@ -642,9 +673,9 @@ fn dy_tiles(g: &Geom, ts: &Tiles, o: usize, dy: &[f32], y: Option<&[f32]>, sums:
 }
 
 /// The input gradient: `dxp` (channels-last padded images, see [`pad_images`]) cropped into
-/// `dx` (NCHW), every value of `dx` written (image rows and columns outside the padded images,
-/// if a geometry had any, as 0).
-pub(crate) fn crop_images(g: &Geom, ts: &Tiles, dxp: &[f32], dx: &mut [MaybeUninit<f32>]) {
+/// `dx` (in `order`), every value of `dx` written (image rows and columns outside the padded
+/// images, if a geometry had any, as 0).
+pub(crate) fn crop_images(g: &Geom, ts: &Tiles, dxp: &[f32], dx: &mut [MaybeUninit<f32>], order: Order) {
     let (vh, vw) = ts.visible(g);
     if (vh, vw) != (g.h, g.w) {
         dx.fill(MaybeUninit::new(0.0));
@@ -652,16 +683,43 @@ pub(crate) fn crop_images(g: &Geom, ts: &Tiles, dxp: &[f32], dx: &mut [MaybeUnin
     let c = g.c;
     let hw = g.h * g.w;
     for (img, dst) in dxp.chunks_exact(ts.pixels() * c).zip(dx.chunks_exact_mut(g.image())) {
+        if order == Order::ChannelsLast {
+            for r in 0..vh {
+                let src = &img[((g.pad[0] + r) * ts.pw + g.pad[1]) * c..][..vw * c];
+                dst[r * g.w * c..][..vw * c].iter_mut().zip(src).for_each(|(d, s)| {
+                    d.write(*s);
+                });
+            }
+            continue;
+        }
         to_planes(c, vh, vw, &img[(g.pad[0] * ts.pw + g.pad[1]) * c..], ts.pw * c, dst, g.w, hw);
     }
 }
 
-/// Convolution through Winograd: same contract as `conv_kernels::conv2d` (`x` `[batch, c, h,
+/// Convolution through Winograd: same contract as `conv_kernels::conv2d_ordered` (`x` `[batch, c, h,
 /// w]`, `weight` `[o, c, r, r]`, `bias` `[o]`, stride 1) for a geometry [`plan`] accepted.
+#[cfg(test)]
 pub(crate) fn conv2d(tf: &Transform, g: &Geom, batch: usize, x: &[f32], weight: &[f32], bias: &[f32], relu: bool) -> Vec<f32> {
+    conv2d_ordered(tf, g, batch, x, Order::Planes, weight, bias, relu, false).0
+}
+
+/// [`conv2d`] with `x` in `x_order`; the output comes channels-last (and says so) when
+/// `channels_last` is asked and the tiles cover the output exactly, NCHW otherwise.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn conv2d_ordered(
+    tf: &Transform,
+    g: &Geom,
+    batch: usize,
+    x: &[f32],
+    x_order: Order,
+    weight: &[f32],
+    bias: &[f32],
+    relu: bool,
+    channels_last: bool,
+) -> (Vec<f32>, Order) {
     let (c, o) = (g.c, bias.len());
     let ts = Tiles::new(g, tf);
-    let xp = pad_images(g, &ts, x, 0, batch);
+    let xp = pad_images(g, &ts, x, 0, batch, x_order);
     let u = weight_transform(tf, weight, o, c);
     let ntiles = batch * ts.per_image();
     let tb = block_tiles(c.max(o));
@@ -669,7 +727,11 @@ pub(crate) fn conv2d(tf: &Transform, g: &Geom, batch: usize, x: &[f32], weight: 
     // The output channels-last and padded to whole tiles first (whole-vector stores), then
     // transposed into NCHW image row by image row.
     let (hp, wp, n) = (ts.th * ts.m, ts.tw * ts.m, g.ho * g.wo);
-    let mut yt = scratch(batch * hp * wp * o);
+    // Handed on channels-last, the tile buffer is the output: a fresh allocation, not a pooled
+    // one (taking a buffer out of the pool made the next call regrow one: a memset and page
+    // faults per layer). Whole tiles write every value of it.
+    let cl = channels_last && (hp, wp) == (g.ho, g.wo);
+    let mut yt = if cl { Vec::with_capacity(batch * hp * wp * o) } else { scratch(batch * hp * wp * o) };
     let out = Out(yt.as_mut_ptr());
     let par = if blocks < rayon::current_num_threads() { Parallelism::Rayon(0) } else { Parallelism::None };
     (0..blocks).into_par_iter().for_each(|bi| {
@@ -683,6 +745,12 @@ pub(crate) fn conv2d(tf: &Transform, g: &Geom, batch: usize, x: &[f32], weight: 
         recycle([v, mm]);
     });
     recycle([xp]);
+    if cl {
+        // SAFETY: the tiles cover the output exactly, and `output_transform` wrote each tile's
+        // m x m pixels in every channel: all `batch·hp·wp·o` values.
+        unsafe { yt.set_len(batch * hp * wp * o) };
+        return (yt, Order::ChannelsLast);
+    }
     let len = batch * o * n;
     // Not zeroed first: the transposes write every value (zeroing was a memset of the whole
     // activation per layer and step).
@@ -693,13 +761,26 @@ pub(crate) fn conv2d(tf: &Transform, g: &Geom, batch: usize, x: &[f32], weight: 
     recycle([yt]);
     // SAFETY: for every image, `to_planes` wrote all o planes of ho x wo values.
     unsafe { y.set_len(len) };
-    y
+    (y, Order::Planes)
 }
 
-/// Gradients of [`conv2d`] given `dy` `[batch, o, ho, wo]`; `y` is the forward output when the
-/// ReLU was applied. Same contract as `conv_kernels::conv2d_backward`.
+/// Gradients of [`conv2d_ordered`] given `dy` `[batch, o, ho, wo]`; `y` is the forward output when the
+/// ReLU was applied. Same contract as `conv_kernels::conv2d_backward_ordered`.
+/// `x` is in `x_order` (the input gradient comes in the same order), `dy` and `y` in `dy_order`.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn conv2d_backward(tf: &Transform, g: &Geom, batch: usize, x: &[f32], weight: &[f32], o: usize, dy: &[f32], y: Option<&[f32]>, want: Wanted) -> ConvGrads {
+pub(crate) fn conv2d_backward_ordered(
+    tf: &Transform,
+    g: &Geom,
+    batch: usize,
+    x: &[f32],
+    x_order: Order,
+    weight: &[f32],
+    o: usize,
+    dy: &[f32],
+    y: Option<&[f32]>,
+    dy_order: Order,
+    want: Wanted,
+) -> ConvGrads {
     let (c, r) = (g.c, tf.r);
     let ts = Tiles::new(g, tf);
     let n = g.ho * g.wo;
@@ -713,10 +794,10 @@ pub(crate) fn conv2d_backward(tf: &Transform, g: &Geom, batch: usize, x: &[f32],
     let mut grads = super::conv_kernels::backward_chunks(batch, bc, g.image(), want, A * A * c * o, o, |ci, nb, dxc| {
         let first = ci * bc;
         let range = first * o * n..(first + nb) * o * n;
-        let (dyt, db) = dy_tiles(g, &ts, o, &dy[range.clone()], y.map(|y| &y[range]), want.b);
+        let (dyt, db) = dy_tiles(g, &ts, o, &dy[range.clone()], y.map(|y| &y[range]), want.b, dy_order);
         // Tiles and offsets below are relative to the chunk's first image.
         let ntiles = nb * ts.per_image();
-        let xp = if want.w { pad_images(g, &ts, x, first, nb) } else { Vec::new() };
+        let xp = if want.w { pad_images(g, &ts, x, first, nb, x_order) } else { Vec::new() };
         let mut dxp = Vec::new();
         if dxc.is_some() {
             dxp = scratch(nb * ts.pixels() * c);
@@ -744,7 +825,7 @@ pub(crate) fn conv2d_backward(tf: &Transform, g: &Geom, batch: usize, x: &[f32],
             recycle([dm]);
         }
         if let Some(dxc) = dxc {
-            crop_images(g, &ts, &dxp, dxc);
+            crop_images(g, &ts, &dxp, dxc, x_order);
         }
         recycle([dyt, xp, dxp]);
         (du, db)
