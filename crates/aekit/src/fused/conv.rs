@@ -99,35 +99,45 @@ fn channels_last_on() -> bool {
     *ON.get_or_init(|| std::env::var("AEKIT_CHANNELS_LAST").map_or(true, |v| v.trim() != "0"))
 }
 
-/// Whether `t` is the permuted view [`ordered`] makes of channels-last values: shape `[B, C,
-/// H, W]`, strides `[H·W·C, 1, W·C, C]` (dimensions of size 1 may have any stride).
-fn is_channels_last(t: &FlexTensor) -> bool {
+/// The border `p` when `t` is the view [`ordered`] makes of channels-last values in a border of
+/// `p` pixels: shape `[B, C, H, W]`, strides `[(H + 2p)(W + 2p)C, 1, (W + 2p)C, C]`, starting
+/// at pixel (p, p) of an image. Dimensions of size 1 may have any stride.
+fn channels_last_border(t: &FlexTensor) -> Option<usize> {
     let l = t.layout();
     let d = l.shape().to_vec();
-    if d.len() != 4 || t.dtype() != DType::F32 {
-        return false;
+    if d.len() != 4 || t.dtype() != DType::F32 || d[1] < 2 || l.contiguous_offsets().is_some() {
+        return None;
     }
-    let want = [d[1] * d[2] * d[3], 1, d[3] * d[1], d[1]];
-    l.strides().iter().zip(want).zip(&d).all(|((s, w), n)| *n <= 1 || *s == w as isize)
+    let (c, h, w) = (d[1], d[2], d[3]);
+    let st = l.strides();
+    let row = if h > 1 { usize::try_from(st[2]).ok()? } else { w * c };
+    let p = (row / c).checked_sub(w).filter(|e| row % c == 0 && e % 2 == 0)? / 2;
+    let want = [(h + 2 * p) * (w + 2 * p) * c, 1, (w + 2 * p) * c, c];
+    let strides_match = st.iter().zip(want).zip(&d).all(|((s, w), n)| *n <= 1 || *s == w as isize);
+    let base = l.start_offset().checked_sub((p * (w + 2 * p) + p) * c)?;
+    (strides_match && base + d[0] * want[0] <= t.storage::<f32>().len()).then_some(p)
 }
 
 /// `t` unchanged when it is NCHW or channels-last, else copied to NCHW.
 fn normalize(t: FlexTensor) -> FlexTensor {
-    if t.layout().contiguous_offsets().is_some() || is_channels_last(&t) {
+    if t.layout().contiguous_offsets().is_some() || channels_last_border(&t).is_some() {
         t
     } else {
         t.to_contiguous()
     }
 }
 
-/// The values of a [`normalize`]d `[B, C, H, W]` tensor and their order.
+/// The values of a [`normalize`]d `[B, C, H, W]` tensor and their order: for channels-last, the
+/// whole bordered images.
 fn activation(t: &FlexTensor) -> (&[f32], Order) {
     if t.layout().contiguous_offsets().is_some() {
         return (values(t), Order::Planes);
     }
-    assert!(is_channels_last(t), "fused convolutions take NCHW or channels-last tensors");
-    let start = t.layout().start_offset();
-    (&t.storage::<f32>()[start..start + t.layout().num_elements()], Order::ChannelsLast)
+    let p = channels_last_border(t).expect("fused convolutions take NCHW or channels-last tensors");
+    let [b, c, h, w] = dims4(t);
+    let order = Order::ChannelsLast(p);
+    let base = t.layout().start_offset() - order.origin_and_row(c, w).0;
+    (&t.storage::<f32>()[base..base + b * order.image_len(c, h, w)], order)
 }
 
 /// `t` as a contiguous NCHW tensor (channels-last through aekit's transposes, which are faster
@@ -136,19 +146,19 @@ fn planar(t: FlexTensor) -> FlexTensor {
     let t = normalize(t);
     match activation(&t) {
         (_, Order::Planes) => t,
-        (v, Order::ChannelsLast) => {
+        (v, order) => {
             let [_, c, h, w] = dims4(&t);
-            tensor(k::reorder(v, Order::ChannelsLast, Order::Planes, c, h * w).into_owned(), shape(&t))
+            tensor(k::reorder(v, order, Order::Planes, c, h, w).into_owned(), shape(&t))
         }
     }
 }
 
-/// `[B, C, H, W]` values in `order` as a tensor of that shape: a permuted view of `[B, H, W, C]`
-/// for channels-last.
+/// `[B, C, H, W]` values in `order` as a tensor of that shape: for channels-last, the interior
+/// of `[B, H + 2p, W + 2p, C]`, permuted.
 fn ordered(v: Vec<f32>, order: Order, [b, c, h, w]: [usize; 4]) -> FlexTensor {
     match order {
         Order::Planes => tensor(v, vec![b, c, h, w]),
-        Order::ChannelsLast => tensor(v, vec![b, h, w, c]).permute(&[0, 3, 1, 2]),
+        Order::ChannelsLast(p) => tensor(v, vec![b, h + 2 * p, w + 2 * p, c]).narrow(1, p, h).narrow(2, p, w).permute(&[0, 3, 1, 2]),
     }
 }
 
@@ -245,7 +255,7 @@ impl Backward<Flex, 3> for ConvBackward {
             // came in the other one.
             let (dyv, dyo) = activation(&dy);
             let to = y.map_or(dyo, |(_, yo)| yo);
-            let dyv = k::reorder(dyv, dyo, to, o, spec.out[0] * spec.out[1]);
+            let dyv = k::reorder(dyv, dyo, to, o, spec.out[0], spec.out[1]);
             let g = k::conv2d_backward_ordered(&geom, batch, xv, xo, values(&w), o, &dyv, y.map(|(v, _)| v), to, want);
             (g, xo)
         };

@@ -476,7 +476,7 @@ pub(crate) fn conv2d_ordered(g: &Geom, batch: usize, x: &[f32], x_order: Order, 
         Some(tf) => winograd::conv2d_ordered(tf, g, batch, x, x_order, weight, bias, relu, channels_last),
         None if direct::applies(g, bias.len()) => (direct::conv2d(g, batch, x, x_order, weight, bias, relu), Order::Planes),
         None => {
-            let x = planar(x, x_order, g.c, g.h * g.w);
+            let x = reorder(x, x_order, Order::Planes, g.c, g.h, g.w);
             (conv2d_im2col(g, batch, &x, weight, bias, relu), Order::Planes)
         }
     }
@@ -489,20 +489,17 @@ pub(crate) fn takes_channels_last(g: &Geom, o: usize) -> bool {
 }
 
 
-/// `v` (images of `c` channels of `n` pixels, in `order`) as NCHW, borrowed when it is.
-fn planar(v: &[f32], order: Order, c: usize, n: usize) -> Cow<'_, [f32]> {
-    match order {
-        Order::Planes => Cow::Borrowed(v),
-        Order::ChannelsLast => Cow::Owned(channels_last_to_planes(v, c, n)),
-    }
-}
-
-/// `v` (images of `c` channels of `n` pixels) from `from` to `to`, borrowed when they agree.
-pub(crate) fn reorder(v: &[f32], from: Order, to: Order, c: usize, n: usize) -> Cow<'_, [f32]> {
+/// `v` (images of `c` channels of `h` x `w` pixels) from `from` to `to`, borrowed when they
+/// agree.
+pub(crate) fn reorder(v: &[f32], from: Order, to: Order, c: usize, h: usize, w: usize) -> Cow<'_, [f32]> {
     match (from, to) {
-        (Order::Planes, Order::ChannelsLast) => Cow::Owned(planes_to_channels_last(v, c, n)),
-        (Order::ChannelsLast, Order::Planes) => Cow::Owned(channels_last_to_planes(v, c, n)),
-        _ => Cow::Borrowed(v),
+        _ if from == to => Cow::Borrowed(v),
+        (Order::Planes, Order::ChannelsLast(p)) => Cow::Owned(planes_to_channels_last(v, c, h, w, p)),
+        (Order::ChannelsLast(p), Order::Planes) => Cow::Owned(channels_last_to_planes(v, c, h, w, p)),
+        (Order::ChannelsLast(p), Order::ChannelsLast(q)) => {
+            Cow::Owned(planes_to_channels_last(&channels_last_to_planes(v, c, h, w, p), c, h, w, q))
+        }
+        (Order::Planes, Order::Planes) => unreachable!("equal orders are borrowed"),
     }
 }
 
@@ -552,16 +549,15 @@ pub(crate) fn conv2d_backward_ordered(
     if let Some(tf) = winograd::plan(g, o) {
         return winograd::conv2d_backward_ordered(tf, g, batch, x, x_order, weight, o, dy, y, dy_order, want);
     }
-    let n = g.ho * g.wo;
-    let dy = planar(dy, dy_order, o, n);
-    let y = y.map(|y| planar(y, dy_order, o, n));
+    let dy = reorder(dy, dy_order, Order::Planes, o, g.ho, g.wo);
+    let y = y.map(|y| reorder(y, dy_order, Order::Planes, o, g.ho, g.wo));
     if direct::applies(g, o) {
         return direct::conv2d_backward(g, batch, x, x_order, weight, o, &dy, y.as_deref(), want);
     }
-    let x = planar(x, x_order, g.c, g.h * g.w);
-    let mut grads = conv2d_backward_im2col(g, batch, &x, weight, o, &dy, y.as_deref(), want);
-    if x_order == Order::ChannelsLast {
-        grads.x = grads.x.map(|dx| planes_to_channels_last(&dx, g.c, g.h * g.w));
+    let xs = reorder(x, x_order, Order::Planes, g.c, g.h, g.w);
+    let mut grads = conv2d_backward_im2col(g, batch, &xs, weight, o, &dy, y.as_deref(), want);
+    if x_order != Order::Planes {
+        grads.x = grads.x.map(|dx| reorder(&dx, Order::Planes, x_order, g.c, g.h, g.w).into_owned());
     }
     grads
 }

@@ -40,25 +40,39 @@ pub(crate) fn transpose_uninit(rows: usize, cols: usize, src: &[f32], src_rs: us
     scalar(0, rows, 0, cols, src, src_rs, keep, dst, dst_rs);
 }
 
-/// A batch of `[c, n]` planes as `[n, c]` channels-last images (`n` pixels each).
-pub(crate) fn planes_to_channels_last(src: &[f32], c: usize, n: usize) -> Vec<f32> {
-    let mut dst: Vec<f32> = Vec::with_capacity(src.len());
-    dst.spare_capacity_mut()[..src.len()].par_chunks_mut((c * n).max(1)).zip(src.par_chunks((c * n).max(1))).for_each(|(d, s)| {
-        transpose_uninit(c, n, s, n, None, d, c);
+/// A batch of NCHW images (`c` planes of `h` x `w`) as `[h + 2p, w + 2p, c]` channels-last
+/// images with a border of `p` zero pixels (`winograd::Order::ChannelsLast(p)`).
+pub(crate) fn planes_to_channels_last(src: &[f32], c: usize, h: usize, w: usize, p: usize) -> Vec<f32> {
+    let (n, img) = (c * h * w, c * (h + 2 * p) * (w + 2 * p));
+    let len = src.len() / n.max(1) * img;
+    let mut dst: Vec<f32> = Vec::with_capacity(len);
+    dst.spare_capacity_mut()[..len].par_chunks_mut(img.max(1)).zip(src.par_chunks(n.max(1))).for_each(|(d, s)| {
+        if p == 0 {
+            transpose_uninit(c, h * w, s, h * w, None, d, c);
+            return;
+        }
+        super::winograd::zero_border(d, c, h, w, p);
+        let row = (w + 2 * p) * c;
+        for r in 0..h {
+            transpose_uninit(c, w, &s[r * w..], h * w, None, &mut d[(p + r) * row + p * c..], c);
+        }
     });
-    // SAFETY: each image's transpose wrote all of its c·n values.
-    unsafe { dst.set_len(src.len()) };
+    // SAFETY: `zero_border` wrote each image's border and the transposes its h x w pixels.
+    unsafe { dst.set_len(len) };
     dst
 }
 
-/// A batch of `[n, c]` channels-last images as `[c, n]` planes.
-pub(crate) fn channels_last_to_planes(src: &[f32], c: usize, n: usize) -> Vec<f32> {
-    let mut dst: Vec<f32> = Vec::with_capacity(src.len());
-    dst.spare_capacity_mut()[..src.len()].par_chunks_mut((c * n).max(1)).zip(src.par_chunks((c * n).max(1))).for_each(|(d, s)| {
-        to_planes(c, 1, n, s, n * c, d, n, n);
+/// The inverse of [`planes_to_channels_last`]: the border is dropped.
+pub(crate) fn channels_last_to_planes(src: &[f32], c: usize, h: usize, w: usize, p: usize) -> Vec<f32> {
+    let (n, img) = (c * h * w, c * (h + 2 * p) * (w + 2 * p));
+    let len = src.len() / img.max(1) * n;
+    let mut dst: Vec<f32> = Vec::with_capacity(len);
+    dst.spare_capacity_mut()[..len].par_chunks_mut(n.max(1)).zip(src.par_chunks(img.max(1))).for_each(|(d, s)| {
+        let row = (w + 2 * p) * c;
+        to_planes(c, h, w, &s[p * row + p * c..], row, d, w, h * w);
     });
     // SAFETY: `to_planes` wrote every value of each image's c planes.
-    unsafe { dst.set_len(src.len()) };
+    unsafe { dst.set_len(len) };
     dst
 }
 

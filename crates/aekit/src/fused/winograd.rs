@@ -21,6 +21,7 @@
 //! against ~3e-7 for the direct f32 path. `AEKIT_WINOGRAD=0` turns Winograd off (direct im2col
 //! convolution for every layer), as `AEKIT_FUSED=0` turns every fast path off.
 
+use std::borrow::Cow;
 use std::mem::MaybeUninit;
 use std::sync::OnceLock;
 
@@ -225,24 +226,87 @@ fn block_tiles(c: usize) -> usize {
 pub(crate) enum Order {
     /// NCHW, one plane per channel: Burn's layout, what every other kernel takes.
     Planes,
-    /// `[batch, h, w, c]`, the layout the transforms work in. A Winograd layer whose tiles cover
-    /// its output exactly hands its output on in this order, and the next Winograd layer reads
-    /// it with row copies: two transposes a layer saved forward, three backward (`super::conv`
-    /// presents such a tensor to Burn as a permuted NCHW view).
-    ChannelsLast,
+    /// `[batch, h + 2p, w + 2p, c]` with `p` = the value: channels-last (the layout the
+    /// transforms work in) inside a border of `p` zero pixels (of no meaning in a gradient).
+    /// A Winograd layer whose tiles cover its output exactly hands the output on this way, with
+    /// its own padding as the border; the next layer with that padding reads the buffer as its
+    /// padded input, without a copy, and returns its input gradient in the buffer it
+    /// accumulates in. Against NCHW that saves two transposes a layer forward and three
+    /// backward. `super::conv` presents such a tensor to Burn as a narrowed, permuted view.
+    ChannelsLast(usize),
 }
 
-/// Images `first..first + nb` of `x` (in `order`), zero-padded and channels-last.
-pub(crate) fn pad_images(g: &Geom, ts: &Tiles, x: &[f32], first: usize, nb: usize, order: Order) -> Vec<f32> {
+impl Order {
+    /// Values per image of `c` channels of `h` x `w` pixels.
+    pub(crate) fn image_len(self, c: usize, h: usize, w: usize) -> usize {
+        match self {
+            Order::Planes => c * h * w,
+            Order::ChannelsLast(p) => c * (h + 2 * p) * (w + 2 * p),
+        }
+    }
+    /// Offset of pixel (0, 0) in an image, and the values from one row to the next.
+    pub(crate) fn origin_and_row(self, c: usize, w: usize) -> (usize, usize) {
+        match self {
+            Order::Planes => (0, w),
+            Order::ChannelsLast(p) => ((p * (w + 2 * p) + p) * c, (w + 2 * p) * c),
+        }
+    }
+}
+
+/// Whether images of `g` in `order` are, as they lie, the zero-padded images the tiles `ts`
+/// read: a border of the layer's padding, the padded size the tiles need.
+pub(crate) fn reads_in_place(g: &Geom, ts: &Tiles, order: Order) -> bool {
+    matches!(order, Order::ChannelsLast(p) if g.pad == [p, p] && (ts.ph, ts.pw) == (g.h + 2 * p, g.w + 2 * p))
+}
+
+/// Writes zeros over the border of `p` pixels of each `[h + 2p, w + 2p, c]` image in `buf`.
+pub(crate) fn zero_border(buf: &mut [MaybeUninit<f32>], c: usize, h: usize, w: usize, p: usize) {
+    if p == 0 {
+        return;
+    }
+    let (rw, img) = ((w + 2 * p) * c, (h + 2 * p) * (w + 2 * p) * c);
+    for im in buf.chunks_exact_mut(img) {
+        im[..p * rw].fill(MaybeUninit::new(0.0));
+        im[(p + h) * rw..].fill(MaybeUninit::new(0.0));
+        for r in 0..h {
+            let row = &mut im[(p + r) * rw..][..rw];
+            row[..p * c].fill(MaybeUninit::new(0.0));
+            row[(p + w) * c..].fill(MaybeUninit::new(0.0));
+        }
+    }
+}
+
+/// `v` as memory to write f32 values into (which keeps it initialised).
+pub(crate) fn as_uninit(v: &mut [f32]) -> &mut [MaybeUninit<f32>] {
+    // SAFETY: `[MaybeUninit<f32>]` has `[f32]`'s layout, and an initialised value is a valid
+    // `MaybeUninit`; callers only write f32s through it.
+    unsafe { &mut *(v as *mut [f32] as *mut [MaybeUninit<f32>]) }
+}
+
+/// Returns a buffer [`pad_images`] made to the pool.
+pub(crate) fn recycle_cow(xp: Cow<'_, [f32]>) {
+    if let Cow::Owned(v) = xp {
+        recycle([v]);
+    }
+}
+
+/// Images `first..first + nb` of `x` (in `order`), zero-padded and channels-last: `x` itself
+/// where it already is (see [`Order::ChannelsLast`]).
+pub(crate) fn pad_images<'a>(g: &Geom, ts: &Tiles, x: &'a [f32], first: usize, nb: usize, order: Order) -> Cow<'a, [f32]> {
     let (vh, vw) = ts.visible(g);
     let c = g.c;
+    let x_img = order.image_len(c, g.h, g.w);
+    if reads_in_place(g, ts, order) {
+        return Cow::Borrowed(&x[first * x_img..][..nb * x_img]);
+    }
+    let (origin, x_row) = order.origin_and_row(c, g.w);
     // A pooled buffer: every value is written below (a fresh zeroed buffer of the batch's size
     // cost page faults and a memset every call).
     let mut xp = scratch(nb * ts.pixels() * c);
     let (top, left) = (g.pad[0].min(ts.ph), g.pad[1].min(ts.pw));
     let (hw, pw) = (g.h * g.w, ts.pw);
     xp.par_chunks_mut((ts.pixels() * c).max(1)).enumerate().for_each(|(i, img)| {
-        let src = &x[(first + i) * c * hw..];
+        let src = &x[(first + i) * x_img + origin..];
         img[..top * pw * c].fill(0.0);
         img[(top + vh) * pw * c..].fill(0.0);
         for r in 0..vh {
@@ -250,9 +314,9 @@ pub(crate) fn pad_images(g: &Geom, ts: &Tiles, x: &[f32], first: usize, nb: usiz
             row[..left * c].fill(0.0);
             row[(left + vw) * c..].fill(0.0);
         }
-        if order == Order::ChannelsLast {
+        if let Order::ChannelsLast(_) = order {
             for r in 0..vh {
-                img[((top + r) * pw + left) * c..][..vw * c].copy_from_slice(&src[r * g.w * c..][..vw * c]);
+                img[((top + r) * pw + left) * c..][..vw * c].copy_from_slice(&src[r * x_row..][..vw * c]);
             }
             return;
         }
@@ -266,7 +330,7 @@ pub(crate) fn pad_images(g: &Geom, ts: &Tiles, x: &[f32], first: usize, nb: usiz
             }
         }
     });
-    xp
+    Cow::Owned(xp)
 }
 
 /// `coef[ξ][q·r + s] = G[i][q]·G[j][s]` for ξ = (i, j): `U[ξ] = Σ_qs coef[ξ][qs]·w[qs]`.
@@ -474,26 +538,27 @@ const fn at_matrix(m: usize) -> [[f32; A]; A] {
 }
 
 /// `Y = Aᵀ M A` for tiles `t0..t0 + nt`, plus the bias, then the ReLU, written into `yt`
-/// (channels-last and padded to whole tiles, `[batch, th·m, tw·m, o]`: the pixels of these
-/// tiles only); `mm` is laid out `[ξ][nt][o]`.
+/// (channels-last images of `th·m x tw·m` pixels, padded to whole tiles, in `dst`, a
+/// [`Order::ChannelsLast`]: the pixels of these tiles only); `mm` is laid out `[ξ][nt][o]`.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn output_transform_lanes<const L: usize>(tf: &Transform, ts: &Tiles, mm: &[f32], o: usize, t0: usize, nt: usize, bias: &[f32], relu: bool, yt: Out) {
+fn output_transform_lanes<const L: usize>(tf: &Transform, ts: &Tiles, mm: &[f32], o: usize, t0: usize, nt: usize, bias: &[f32], relu: bool, yt: Out, dst: Order) {
     match tf.m {
-        4 => output_transform_m::<L, 4>(ts, mm, o, t0, nt, bias, relu, yt),
-        2 => output_transform_m::<L, 2>(ts, mm, o, t0, nt, bias, relu, yt),
+        4 => output_transform_m::<L, 4>(ts, mm, o, t0, nt, bias, relu, yt, dst),
+        2 => output_transform_m::<L, 2>(ts, mm, o, t0, nt, bias, relu, yt, dst),
         m => unreachable!("no Winograd variant with {m}x{m} output tiles"),
     }
 }
 
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn output_transform_m<const L: usize, const MT: usize>(ts: &Tiles, mm: &[f32], o: usize, t0: usize, nt: usize, bias: &[f32], relu: bool, yt: Out) {
+fn output_transform_m<const L: usize, const MT: usize>(ts: &Tiles, mm: &[f32], o: usize, t0: usize, nt: usize, bias: &[f32], relu: bool, yt: Out, dst: Order) {
     let at = const { at_matrix(MT) };
-    let wp = ts.tw * MT;
+    let (hp, wp) = (ts.th * MT, ts.tw * MT);
+    let (img, (origin, row)) = (dst.image_len(o, hp, wp), dst.origin_and_row(o, wp));
     for tl in 0..nt {
         let (b, ti, tj) = ts.coords(t0 + tl);
-        let base = ((b * ts.th + ti) * MT * wp + tj * MT) * o;
+        let base = b * img + origin + ti * MT * row + tj * MT * o;
         for o0 in (0..o).step_by(L) {
             by_lanes!(L.min(o - o0), L, |lanes| {
                 let bias: [f32; L] = load(&bias[o0..], lanes);
@@ -530,9 +595,9 @@ fn output_transform_m<const L: usize, const MT: usize>(ts: &Tiles, mm: &[f32], o
                             val.iter_mut().for_each(|x| *x = x.max(0.0));
                         }
                         // SAFETY: pixel (ti·m + i, tj·m + j) of image b < batch lies in the
-                        // padded output (th·m x tw·m), and channels o0..o0 + lanes ≤ o; only
-                        // this tile writes it.
-                        unsafe { std::ptr::copy_nonoverlapping(val.as_ptr(), yt.0.add(base + (i * wp + j) * o + o0), lanes) };
+                        // padded output (th·m x tw·m, inside `dst`'s border), and channels
+                        // o0..o0 + lanes ≤ o; only this tile writes it.
+                        unsafe { std::ptr::copy_nonoverlapping(val.as_ptr(), yt.0.add(base + i * row + j * o + o0), lanes) };
                     }
                 }
             })
@@ -599,7 +664,7 @@ fn output_transform_adjoint_m<const L: usize, const MT: usize>(ts: &Tiles, dyt: 
 
 dispatch!(input_transform, input_transform_lanes, (ts: &Tiles, xp: &[f32], c: usize, t0: usize, nt: usize, v: &mut [f32]));
 dispatch!(input_transform_adjoint, input_transform_adjoint_lanes, (ts: &Tiles, dv: &[f32], c: usize, t0: usize, nt: usize, dxp: &mut [f32]));
-dispatch!(output_transform, output_transform_lanes, (tf: &Transform, ts: &Tiles, mm: &[f32], o: usize, t0: usize, nt: usize, bias: &[f32], relu: bool, yt: Out));
+dispatch!(output_transform, output_transform_lanes, (tf: &Transform, ts: &Tiles, mm: &[f32], o: usize, t0: usize, nt: usize, bias: &[f32], relu: bool, yt: Out, dst: Order));
 dispatch!(output_transform_adjoint, output_transform_adjoint_lanes, (tf: &Transform, ts: &Tiles, dyt: &[f32], o: usize, t0: usize, nt: usize, dm: &mut [f32]));
 
 /// The α² gemms `dst[ξ] (+)= a[ξ]·b[ξ]` (`dst[ξ]` `[m, n]` at `ξ·m·n`; `a[ξ]`, `b[ξ]` at
@@ -628,7 +693,8 @@ fn gemms(m: usize, n: usize, k: usize, dst: &mut [f32], a: &[f32], a_step: usize
 fn dy_tiles(g: &Geom, ts: &Tiles, o: usize, dy: &[f32], y: Option<&[f32]>, sums: bool, order: Order) -> (Vec<f32>, Vec<f64>) {
     let (hp, wp) = (ts.th * ts.m, ts.tw * ts.m);
     let n = g.ho * g.wo;
-    let nb = dy.len() / (o * n).max(1);
+    let y_img = order.image_len(o, g.ho, g.wo);
+    let nb = dy.len() / y_img.max(1);
     let mut dyt = scratch(nb * hp * wp * o);
     if hp > g.ho || wp > g.wo {
         dyt.fill(0.0);
@@ -636,15 +702,16 @@ fn dy_tiles(g: &Geom, ts: &Tiles, o: usize, dy: &[f32], y: Option<&[f32]>, sums:
     let mut db = vec![0.0f64; if sums { o } else { 0 }];
     let mut row_sum = vec![0.0f32; o];
     for b in 0..nb {
-        let (src, keep) = (&dy[b * o * n..], y.map(|y| &y[b * o * n..]));
+        let (src, keep) = (&dy[b * y_img..], y.map(|y| &y[b * y_img..]));
         let img = &mut dyt[b * hp * wp * o..][..hp * wp * o];
-        if order == Order::ChannelsLast {
-            let row = g.wo * o;
+        if let Order::ChannelsLast(_) = order {
+            let ((origin, stride), row) = (order.origin_and_row(o, g.wo), g.wo * o);
             for r in 0..g.ho {
-                let (d, s) = (&mut img[r * wp * o..][..row], &src[r * row..][..row]);
+                let at = origin + r * stride;
+                let (d, s) = (&mut img[r * wp * o..][..row], &src[at..][..row]);
                 match keep {
                     // A bit mask, not a branch: the loop vectorises.
-                    Some(k) => d.iter_mut().zip(s).zip(&k[r * row..][..row]).for_each(|((d, s), k)| {
+                    Some(k) => d.iter_mut().zip(s).zip(&k[at..][..row]).for_each(|((d, s), k)| {
                         *d = f32::from_bits(s.to_bits() & ((*k > 0.0) as u32).wrapping_neg());
                     }),
                     None => d.copy_from_slice(s),
@@ -682,11 +749,13 @@ pub(crate) fn crop_images(g: &Geom, ts: &Tiles, dxp: &[f32], dx: &mut [MaybeUnin
     }
     let c = g.c;
     let hw = g.h * g.w;
-    for (img, dst) in dxp.chunks_exact(ts.pixels() * c).zip(dx.chunks_exact_mut(g.image())) {
-        if order == Order::ChannelsLast {
+    for (img, dst) in dxp.chunks_exact(ts.pixels() * c).zip(dx.chunks_exact_mut(order.image_len(c, g.h, g.w))) {
+        if let Order::ChannelsLast(p) = order {
+            let (origin, row) = order.origin_and_row(c, g.w);
+            zero_border(dst, c, g.h, g.w, p);
             for r in 0..vh {
                 let src = &img[((g.pad[0] + r) * ts.pw + g.pad[1]) * c..][..vw * c];
-                dst[r * g.w * c..][..vw * c].iter_mut().zip(src).for_each(|(d, s)| {
+                dst[origin + r * row..][..vw * c].iter_mut().zip(src).for_each(|(d, s)| {
                     d.write(*s);
                 });
             }
@@ -729,9 +798,16 @@ pub(crate) fn conv2d_ordered(
     let (hp, wp, n) = (ts.th * ts.m, ts.tw * ts.m, g.ho * g.wo);
     // Handed on channels-last, the tile buffer is the output: a fresh allocation, not a pooled
     // one (taking a buffer out of the pool made the next call regrow one: a memset and page
-    // faults per layer). Whole tiles write every value of it.
+    // faults per layer). Whole tiles write every value inside its border, which is the layer's
+    // own padding (the next layer of a stack shares it).
+    let border = if g.pad[0] == g.pad[1] { g.pad[0] } else { 0 };
     let cl = channels_last && (hp, wp) == (g.ho, g.wo);
-    let mut yt = if cl { Vec::with_capacity(batch * hp * wp * o) } else { scratch(batch * hp * wp * o) };
+    let dst = Order::ChannelsLast(if cl { border } else { 0 });
+    let len = batch * dst.image_len(o, hp, wp);
+    let mut yt = if cl { Vec::with_capacity(len) } else { scratch(len) };
+    if cl {
+        zero_border(&mut yt.spare_capacity_mut()[..len], o, hp, wp, border);
+    }
     let out = Out(yt.as_mut_ptr());
     let par = if blocks < rayon::current_num_threads() { Parallelism::Rayon(0) } else { Parallelism::None };
     (0..blocks).into_par_iter().for_each(|bi| {
@@ -741,15 +817,15 @@ pub(crate) fn conv2d_ordered(
         // M[ξ] = V[ξ]·U[ξ]: [nt, c]·[c, o].
         let mut mm = scratch(A * A * nt * o);
         gemms(nt, o, c, &mut mm, &v, nt * c, c, 1, &u, c * o, o, 1, false, par);
-        output_transform(tf, &ts, &mm, o, t0, nt, bias, relu, out);
+        output_transform(tf, &ts, &mm, o, t0, nt, bias, relu, out, dst);
         recycle([v, mm]);
     });
-    recycle([xp]);
+    recycle_cow(xp);
     if cl {
         // SAFETY: the tiles cover the output exactly, and `output_transform` wrote each tile's
-        // m x m pixels in every channel: all `batch·hp·wp·o` values.
-        unsafe { yt.set_len(batch * hp * wp * o) };
-        return (yt, Order::ChannelsLast);
+        // m x m pixels in every channel inside the border `zero_border` wrote: all `len` values.
+        unsafe { yt.set_len(len) };
+        return (yt, dst);
     }
     let len = batch * o * n;
     // Not zeroed first: the transposes write every value (zeroing was a memset of the whole
@@ -783,7 +859,6 @@ pub(crate) fn conv2d_backward_ordered(
 ) -> ConvGrads {
     let (c, r) = (g.c, tf.r);
     let ts = Tiles::new(g, tf);
-    let n = g.ho * g.wo;
     let u = if want.x { weight_transform(tf, weight, o, c) } else { Vec::new() };
     // Chunks of whole images (the input gradient's tiles overlap, so a chunk owns its images);
     // their number depends only on the batch, so the sums do not depend on the thread count.
@@ -791,18 +866,28 @@ pub(crate) fn conv2d_backward_ordered(
     let tb = block_tiles(c.max(o));
     // The chunks return their weight gradients in the Winograd domain (dU); their sum is
     // transformed back once (the transform is linear), not once per chunk.
-    let mut grads = super::conv_kernels::backward_chunks(batch, bc, g.image(), want, A * A * c * o, o, |ci, nb, dxc| {
+    let (x_img, y_img) = (x_order.image_len(c, g.h, g.w), dy_order.image_len(o, g.ho, g.wo));
+    // Where x lies as the padded images the tiles read, the input gradient accumulates in its
+    // own buffer, in the same layout (no padded copy to crop).
+    let in_place = reads_in_place(g, &ts, x_order);
+    let mut grads = super::conv_kernels::backward_chunks(batch, bc, x_img, want, A * A * c * o, o, |ci, nb, dxc| {
         let first = ci * bc;
-        let range = first * o * n..(first + nb) * o * n;
+        let range = first * y_img..(first + nb) * y_img;
         let (dyt, db) = dy_tiles(g, &ts, o, &dy[range.clone()], y.map(|y| &y[range]), want.b, dy_order);
         // Tiles and offsets below are relative to the chunk's first image.
         let ntiles = nb * ts.per_image();
-        let xp = if want.w { pad_images(g, &ts, x, first, nb, x_order) } else { Vec::new() };
-        let mut dxp = Vec::new();
-        if dxc.is_some() {
-            dxp = scratch(nb * ts.pixels() * c);
-            dxp.fill(0.0);
-        }
+        let xp = if want.w { pad_images(g, &ts, x, first, nb, x_order) } else { Cow::Borrowed(&[][..]) };
+        let (mut own, mut crop_to) = (Vec::new(), None);
+        let mut dxp: Option<&mut [f32]> = match dxc {
+            Some(d) if in_place => Some(super::conv_kernels::zeroed(d)),
+            Some(d) => {
+                own = scratch(nb * ts.pixels() * c);
+                own.fill(0.0);
+                crop_to = Some(d);
+                Some(&mut own[..])
+            }
+            None => None,
+        };
         let mut du = if want.w { vec![0.0f32; A * A * c * o] } else { Vec::new() };
         for t0 in (0..ntiles).step_by(tb) {
             let nt = tb.min(ntiles - t0);
@@ -815,19 +900,25 @@ pub(crate) fn conv2d_backward_ordered(
                 gemms(c, o, nt, &mut du, &v, nt * c, 1, c, &dm, nt * o, o, 1, true, Parallelism::None);
                 recycle([v]);
             }
-            if dxc.is_some() {
+            if let Some(dxp) = dxp.as_deref_mut() {
                 let mut dv = scratch(A * A * nt * c);
                 // dV[ξ] = dM[ξ]·U[ξ]ᵀ: [nt, o]·[o, c].
                 gemms(nt, c, o, &mut dv, &dm, nt * o, o, 1, &u, c * o, 1, o, false, Parallelism::None);
-                input_transform_adjoint(&ts, &dv, c, t0, nt, &mut dxp);
+                input_transform_adjoint(&ts, &dv, c, t0, nt, dxp);
                 recycle([dv]);
             }
             recycle([dm]);
         }
-        if let Some(dxc) = dxc {
-            crop_images(g, &ts, &dxp, dxc, x_order);
+        match (dxp, x_order) {
+            // The tiles added into the border too; it holds zeros, as every such buffer.
+            (Some(d), Order::ChannelsLast(p)) if in_place => zero_border(as_uninit(d), c, g.h, g.w, p),
+            _ => {}
         }
-        recycle([dyt, xp, dxp]);
+        if let Some(d) = crop_to {
+            crop_images(g, &ts, &own, d, x_order);
+        }
+        recycle([dyt, own]);
+        recycle_cow(xp);
         (du, db)
     });
     grads.w = grads.w.map(|du| weight_transform_adjoint(tf, &du, o, c));
