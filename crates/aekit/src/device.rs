@@ -113,6 +113,10 @@ pub mod wgpu {
 
     /// The graphics APIs tried, in order: `AEKIT_WGPU_API` when set, else the platform's own.
     fn apis() -> Result<Vec<WgpuBackend>> {
+        // Checked here, where a GPU is asked for: an unknown value would otherwise be ignored.
+        if let Err(msg) = crate::fused::matmul_conv::gpu_conv_choice() {
+            return Err(Error::arg(crate::fused::matmul_conv::GPU_CONV_VAR, msg));
+        }
         if let Ok(v) = std::env::var(API_VAR) {
             let api = match v.trim().to_ascii_lowercase().as_str() {
                 "vulkan" => WgpuBackend::Vulkan,

@@ -13,7 +13,8 @@ mod conv_kernels;
 mod math;
 #[macro_use]
 mod lanes;
-mod matmul_conv;
+mod ftz;
+pub(crate) mod matmul_conv;
 mod direct;
 mod transpose;
 mod winograd;
@@ -34,6 +35,7 @@ use burn::tensor::DType;
 
 pub use adam::FusedAdam;
 pub use conv::{conv2d, conv2d_relu, conv_transpose2d, conv_transpose2d_relu};
+pub use ftz::{flush_denormals, flushing, FlushDenormals};
 
 static DISABLED: AtomicBool = AtomicBool::new(false);
 

@@ -315,6 +315,8 @@ pub fn fit_from(request: &TrainRequest, start: Start, split: &Split, device: &De
     let objective = &request.objective;
     let Start { mut model, mut optim, mut history } = start;
     crate::fused::set_enabled(cfg.fused);
+    // Subnormals flushed while training (AEKIT_FTZ=0 keeps them): see `fused::ftz`.
+    let _flush = crate::fused::flush_denormals();
     let ad = device.clone().autodiff();
     let holdout;
     let patch_val;
