@@ -41,6 +41,14 @@ mod wgpu {
         assert_bad_input(&o, "AEKIT_WGPU_API", &["glide", "vulkan"]);
     }
 
+    #[test]
+    fn an_unknown_gpu_convolution_is_a_usage_error() {
+        let t = tempfile::tempdir().unwrap();
+        let o = aekit_env(t.path(), &["train", "--model", "linear", "--data", "mnist-embedded", "--device", "wgpu", "--out", "run"], &[("AEKIT_GPU_CONV", "im2col")]);
+        assert_bad_input(&o, "AEKIT_GPU_CONV", &["im2col", "matmul or burn"]);
+        assert!(!t.path().join("run").exists(), "a run folder was started");
+    }
+
     fn train_losses(dir: &Path, run: &str) -> (Vec<f64>, f64) {
         let r = report(&dir.join(run).join("report.json"));
         let epochs = r["epochs"].as_array().expect("epochs").iter().map(|e| e["train_loss"].as_f64().expect("train_loss")).collect();
