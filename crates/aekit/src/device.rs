@@ -82,6 +82,24 @@ fn probe(device: Device, msg: &str) -> Result<Device> {
     }
 }
 
+/// The environment variable that picks the GPU convolution: `matmul` (`fused::matmul_conv`,
+/// convolutions as tensor matrix products) or `burn` (Burn's kernels, the default).
+pub const GPU_CONV_VAR: &str = "AEKIT_GPU_CONV";
+
+/// Whether `AEKIT_GPU_CONV` asks for the matrix-product convolutions, or `Err` with the message
+/// for a value that is neither `matmul` nor `burn` (unset or empty: Burn's). A GPU device is
+/// refused for such a value (`wgpu`).
+pub fn gpu_conv_matmul() -> std::result::Result<bool, String> {
+    match std::env::var(GPU_CONV_VAR) {
+        Err(_) => Ok(false),
+        Ok(v) => match v.trim().to_ascii_lowercase().as_str() {
+            "matmul" => Ok(true),
+            "burn" | "" => Ok(false),
+            other => Err(format!("{other:?}: expected matmul or burn")),
+        },
+    }
+}
+
 /// Acquiring a wgpu device: an explicit graphics API (Vulkan, Metal or DX12 by platform), never
 /// wgpu's automatic chain, whose last resort is a GL context that on a machine without a GPU
 /// panicked ("Could not lock adapter context") and then hung.
@@ -114,8 +132,8 @@ pub mod wgpu {
     /// The graphics APIs tried, in order: `AEKIT_WGPU_API` when set, else the platform's own.
     fn apis() -> Result<Vec<WgpuBackend>> {
         // Checked here, where a GPU is asked for: an unknown value would otherwise be ignored.
-        if let Err(msg) = crate::fused::matmul_conv::gpu_conv_choice() {
-            return Err(Error::arg(crate::fused::matmul_conv::GPU_CONV_VAR, msg));
+        if let Err(msg) = super::gpu_conv_matmul() {
+            return Err(Error::arg(super::GPU_CONV_VAR, msg));
         }
         if let Ok(v) = std::env::var(API_VAR) {
             let api = match v.trim().to_ascii_lowercase().as_str() {

@@ -19,7 +19,8 @@ use burn::prelude::*;
 use burn::tensor::activation::relu;
 use burn::tensor::DType;
 
-use std::sync::OnceLock;
+use std::collections::VecDeque;
+use std::sync::{Mutex, OnceLock};
 
 use super::conv_kernels::{self as k, Geom, Order, Wanted};
 use super::{active, contiguous, shape, tensor, values, FlexTensor};
@@ -99,9 +100,36 @@ fn channels_last_on() -> bool {
     *ON.get_or_init(|| std::env::var("AEKIT_CHANNELS_LAST").map_or(true, |v| v.trim() != "0"))
 }
 
+/// The bordered buffers [`ordered`] made, by storage address and length, with their border:
+/// the kernels read a border as zero padding only where they made it (a centred slice of any
+/// channels-last tensor has the same strides, and real pixels around it). Bounded: a buffer
+/// looked up after 256 newer ones is read through a copy instead, which is only slower.
+static BORDERED: Mutex<VecDeque<(usize, usize, usize)>> = Mutex::new(VecDeque::new());
+
+fn storage_key(t: &FlexTensor) -> (usize, usize) {
+    let v = t.storage::<f32>();
+    (v.as_ptr() as usize, v.len())
+}
+
+fn remember_border(t: &FlexTensor, p: usize) {
+    let (addr, len) = storage_key(t);
+    let mut known = BORDERED.lock().unwrap_or_else(|e| e.into_inner());
+    known.retain(|k| (k.0, k.1) != (addr, len));
+    if known.len() == 256 {
+        known.pop_front();
+    }
+    known.push_back((addr, len, p));
+}
+
+fn made_with_border(t: &FlexTensor, p: usize) -> bool {
+    let (addr, len) = storage_key(t);
+    BORDERED.lock().unwrap_or_else(|e| e.into_inner()).iter().any(|k| *k == (addr, len, p))
+}
+
 /// The border `p` when `t` is the view [`ordered`] makes of channels-last values in a border of
 /// `p` pixels: shape `[B, C, H, W]`, strides `[(H + 2p)(W + 2p)C, 1, (W + 2p)C, C]`, starting
-/// at pixel (p, p) of an image. Dimensions of size 1 may have any stride.
+/// at pixel (p, p) of an image, and for `p > 0` a buffer `ordered` made with that border.
+/// Dimensions of size 1 may have any stride.
 fn channels_last_border(t: &FlexTensor) -> Option<usize> {
     let l = t.layout();
     let d = l.shape().to_vec();
@@ -115,7 +143,7 @@ fn channels_last_border(t: &FlexTensor) -> Option<usize> {
     let want = [(h + 2 * p) * (w + 2 * p) * c, 1, (w + 2 * p) * c, c];
     let strides_match = st.iter().zip(want).zip(&d).all(|((s, w), n)| *n <= 1 || *s == w as isize);
     let base = l.start_offset().checked_sub((p * (w + 2 * p) + p) * c)?;
-    (strides_match && base + d[0] * want[0] <= t.storage::<f32>().len()).then_some(p)
+    (strides_match && base + d[0] * want[0] <= t.storage::<f32>().len() && (p == 0 || made_with_border(t, p))).then_some(p)
 }
 
 /// `t` unchanged when it is NCHW or channels-last, else copied to NCHW.
@@ -158,7 +186,13 @@ fn planar(t: FlexTensor) -> FlexTensor {
 fn ordered(v: Vec<f32>, order: Order, [b, c, h, w]: [usize; 4]) -> FlexTensor {
     match order {
         Order::Planes => tensor(v, vec![b, c, h, w]),
-        Order::ChannelsLast(p) => tensor(v, vec![b, h + 2 * p, w + 2 * p, c]).narrow(1, p, h).narrow(2, p, w).permute(&[0, 3, 1, 2]),
+        Order::ChannelsLast(p) => {
+            let t = tensor(v, vec![b, h + 2 * p, w + 2 * p, c]);
+            if p > 0 {
+                remember_border(&t, p);
+            }
+            t.narrow(1, p, h).narrow(2, p, w).permute(&[0, 3, 1, 2])
+        }
     }
 }
 

@@ -21,29 +21,12 @@ use burn::tensor::Slice;
 
 use super::conv::ConvSpec;
 
-/// The environment variable that picks the GPU convolution: `matmul` (these) or `burn`
-/// (Burn's kernels, the default).
-pub const GPU_CONV_VAR: &str = "AEKIT_GPU_CONV";
-
-/// Whether `AEKIT_GPU_CONV` asks for these, or `Err` with the message for a value that is
-/// neither `matmul` nor `burn` (unset or empty: Burn's).
-pub fn gpu_conv_choice() -> Result<bool, String> {
-    match std::env::var(GPU_CONV_VAR) {
-        Err(_) => Ok(false),
-        Ok(v) => match v.trim().to_ascii_lowercase().as_str() {
-            "matmul" => Ok(true),
-            "burn" | "" => Ok(false),
-            other => Err(format!("{other:?}: expected matmul or burn")),
-        },
-    }
-}
-
 /// Whether the convolution wrappers use these on a device other than Flex: `AEKIT_GPU_CONV`
 /// set to `matmul` (read once; a GPU device is refused for any value but `matmul` and `burn`, see
 /// `device::wgpu`), and the fast paths not turned off (`AEKIT_FUSED=0`).
 pub(crate) fn chosen() -> bool {
     static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *ON.get_or_init(|| gpu_conv_choice().unwrap_or(false)) && super::enabled()
+    *ON.get_or_init(|| crate::device::gpu_conv_matmul().unwrap_or(false)) && super::enabled()
 }
 
 /// `conv2d(x, weight) + bias` for groups 1, dilation 1, and the stride, padding and output size

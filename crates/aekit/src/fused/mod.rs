@@ -14,7 +14,7 @@ mod math;
 #[macro_use]
 mod lanes;
 mod ftz;
-pub(crate) mod matmul_conv;
+mod matmul_conv;
 mod direct;
 mod transpose;
 mod winograd;

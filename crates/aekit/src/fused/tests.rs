@@ -250,7 +250,7 @@ fn fused_conv_transpose2d_matches_plain_values_and_gradients() {
 /// border of their padding (a narrowed, permuted view, `winograd::Order`). A stack that passes
 /// such outputs to every kind of consumer — Winograd layers with the same padding (read in
 /// place) and others (read through a copy), the direct kernel, an im2col layer, a transposed
-/// convolution and plain Burn operations, one tensor feeding six of them so that their
+/// convolution, a slice of it and plain Burn operations, one tensor feeding seven of them so that their
 /// gradients in all orders are summed — against the modules' own forward: values and every
 /// gradient.
 #[test]
@@ -268,6 +268,9 @@ fn channels_last_handoffs_match_plain() {
     let w5 = conv_k(24, 16, 1, 5, 2); // Winograd F(2, 5), padding 2: reads the 1-pixel border through a copy
     // Winograd without padding: its tiles' padded size matches the 1-pixel border, its padding not.
     let wv = conv_k(24, 16, 1, 3, 0);
+    // 5x5, padding 2, on a centred 6x6 slice of the 8x8 output: the slice's strides are those of
+    // a 2-pixel border, but the pixels around it are real, not padding.
+    let w5s = conv_k(24, 16, 1, 5, 2);
     let mut conv = |ci: usize, co: usize, s: usize| conv_k(ci, co, s, 3, 1);
     let w1 = conv(16, 24, 1); // Winograd, 8x8: two whole tiles a side, channels-last out
     let w2 = conv(24, 24, 1); // Winograd, channels-last in and out
@@ -288,7 +291,7 @@ fn channels_last_handoffs_match_plain() {
         let h1 = c(&w1, x, true);
         let h2 = c(&w2, h1.clone(), true);
         let u = if fused { super::conv_transpose2d(&up, h2.clone()) } else { up.forward(h2.clone()) };
-        vec![c(&head, h2.clone(), false), c(&down, h2.clone(), true), u, c(&w5, h2.clone(), true), c(&wv, h2.clone(), false), c(&w3, h2 * 0.5 + h1, false)]
+        vec![c(&head, h2.clone(), false), c(&down, h2.clone(), true), u, c(&w5, h2.clone(), true), c(&wv, h2.clone(), false), c(&w5s, h2.clone().slice([0..18, 0..24, 1..7, 1..7]), false), c(&w3, h2 * 0.5 + h1, false)]
     };
     let shapes: Vec<[usize; 4]> = net(false, x.clone()).iter().map(|y| y.dims()).collect();
     let r: Vec<Tensor<4>> = shapes.iter().map(|s| random(&mut rng, *s, -1.0, 1.0, &device)).collect();
@@ -299,7 +302,7 @@ fn channels_last_handoffs_match_plain() {
         let grads = loss.backward();
         let mut out: Vec<(String, Tensor<4>)> = ys.into_iter().enumerate().map(|(i, y)| (format!("output {i}"), y)).collect();
         out.push(("input gradient".into(), x.grad(&grads).unwrap()));
-        for (name, m) in [("w1", &w1), ("w2", &w2), ("head", &head), ("down", &down), ("w3", &w3), ("w5", &w5), ("wv", &wv)] {
+        for (name, m) in [("w1", &w1), ("w2", &w2), ("head", &head), ("down", &down), ("w3", &w3), ("w5", &w5), ("wv", &wv), ("w5s", &w5s)] {
             out.push((format!("{name} weight gradient"), m.weight.val().grad(&grads).unwrap()));
             out.push((format!("{name} bias gradient"), m.bias.as_ref().unwrap().val().grad(&grads).unwrap().unsqueeze()));
         }
