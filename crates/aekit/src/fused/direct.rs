@@ -12,10 +12,10 @@ use rayon::prelude::*;
 
 use std::borrow::Cow;
 
-use super::conv_kernels::{backward_chunks, recycle, relu_grad, row_sums, scratch, zeroed, ConvGrads, Geom, Wanted};
+use super::conv_kernels::{backward_chunks, recycle, relu_grad, row_sums, scratch, ConvGrads, Geom, Wanted};
 use super::transpose::transpose;
 use super::lanes::{load, simd, store, Simd};
-use super::winograd::{as_uninit, crop_images, pad_images, reads_in_place, recycle_cow, zero_border, Order, Out, Tiles};
+use super::winograd::{accumulate_dx, pad_images, recycle_cow, Order, Out, Tiles};
 
 /// Whether a layer runs here: stride 1, at most 4 output and at least 8 input channels. Off
 /// with `AEKIT_WINOGRAD=0` (which selects im2col for every layer, for timing).
@@ -191,9 +191,6 @@ pub(crate) fn conv2d_backward(g: &Geom, batch: usize, x: &[f32], x_order: Order,
     // Chunks of whole images, their number set by the batch alone (thread-count independent
     // sums, as in the other kernels).
     let bc = batch.div_ceil(16).max(1);
-    // Where x lies as the padded images the kernel reads, the input gradient accumulates in its
-    // own buffer, in the same layout (no padded copy to crop).
-    let in_place = reads_in_place(g, &ts, x_order);
     let mut grads = backward_chunks(batch, bc, x_order.image_len(c, g.h, g.w), want, o * taps * c, o, |ci, nb, dxc| {
         let first = ci * bc;
         let range = first * o * n..(first + nb) * o * n;
@@ -207,33 +204,20 @@ pub(crate) fn conv2d_backward(g: &Geom, batch: usize, x: &[f32], x_order: Order,
             None => &dy[range],
         };
         let xp = if want.w { pad_images(g, &ts, x, first, nb, x_order) } else { Cow::Borrowed(&[][..]) };
-        let (mut own, mut crop_to) = (Vec::new(), None);
-        let mut dxp: &mut [f32] = match dxc {
-            Some(d) if in_place => zeroed(d),
-            Some(d) => {
-                own = scratch(nb * ts.pixels() * c);
-                own.fill(0.0);
-                crop_to = Some(d);
-                &mut own[..]
+        let dwt = accumulate_dx(g, &ts, x_order, nb, dxc, |dxp| {
+            // An empty input gradient tells the kernel it is not wanted.
+            let dxp = dxp.unwrap_or_default();
+            let mut dwt = if want.w { vec![0.0f32; o * taps * c] } else { Vec::new() };
+            for b in 0..nb {
+                backward_image(g, &ts, &xp, &wt, o, dz, b, &mut *dxp, &mut dwt);
             }
-            None => &mut [],
-        };
-        let mut dwt = if want.w { vec![0.0f32; o * taps * c] } else { Vec::new() };
-        for b in 0..nb {
-            backward_image(g, &ts, &xp, &wt, o, dz, b, dxp, &mut dwt);
-        }
-        if let (true, Order::ChannelsLast(p)) = (in_place && !dxp.is_empty(), x_order) {
-            // The kernel added into the border too; it holds zeros, as every such buffer.
-            zero_border(as_uninit(&mut dxp), c, g.h, g.w, p);
-        }
-        if let Some(d) = crop_to {
-            crop_images(g, &ts, &own, d, x_order);
-        }
+            dwt
+        });
         let mut db = vec![0.0f64; if want.b { o } else { 0 }];
         for img in dz.chunks_exact(o * n).filter(|_| want.b) {
             db.iter_mut().zip(row_sums(img, o)).for_each(|(d, s)| *d += s);
         }
-        recycle([own, masked]);
+        recycle([masked]);
         recycle_cow(xp);
         (dwt, db)
     });

@@ -28,7 +28,7 @@ use std::sync::OnceLock;
 use gemm::Parallelism;
 use rayon::prelude::*;
 
-use super::conv_kernels::{gemm_into, recycle, scratch, ConvGrads, Geom, Wanted, M};
+use super::conv_kernels::{gemm_into, recycle, scratch, zeroed, ConvGrads, Geom, Wanted, M};
 use super::lanes::{load, simd, store, Simd};
 use super::transpose::{to_planes, transpose};
 
@@ -255,7 +255,7 @@ impl Order {
 
 /// Whether images of `g` in `order` are, as they lie, the zero-padded images the tiles `ts`
 /// read: a border of the layer's padding, the padded size the tiles need.
-pub(crate) fn reads_in_place(g: &Geom, ts: &Tiles, order: Order) -> bool {
+fn reads_in_place(g: &Geom, ts: &Tiles, order: Order) -> bool {
     matches!(order, Order::ChannelsLast(p) if g.pad == [p, p] && (ts.ph, ts.pw) == (g.h + 2 * p, g.w + 2 * p))
 }
 
@@ -277,10 +277,40 @@ pub(crate) fn zero_border(buf: &mut [MaybeUninit<f32>], c: usize, h: usize, w: u
 }
 
 /// `v` as memory to write f32 values into (which keeps it initialised).
-pub(crate) fn as_uninit(v: &mut [f32]) -> &mut [MaybeUninit<f32>] {
+fn as_uninit(v: &mut [f32]) -> &mut [MaybeUninit<f32>] {
     // SAFETY: `[MaybeUninit<f32>]` has `[f32]`'s layout, and an initialised value is a valid
     // `MaybeUninit`; callers only write f32s through it.
     unsafe { &mut *(v as *mut [f32] as *mut [MaybeUninit<f32>]) }
+}
+
+/// Runs `add` on a zeroed buffer of padded channels-last images (the layout [`pad_images`]
+/// makes) that a backward chunk accumulates its input gradient in, then leaves the gradient in
+/// `dxc`, in `order`. Where `x` is read in place ([`reads_in_place`]) that buffer is `dxc`
+/// itself (its border zeroed again after `add`: the kernels add into it too); otherwise a pooled
+/// buffer, cropped into `dxc`. Without an input gradient (`dxc` `None`), `add` gets `None`.
+pub(crate) fn accumulate_dx<R>(
+    g: &Geom,
+    ts: &Tiles,
+    order: Order,
+    nb: usize,
+    dxc: Option<&mut [MaybeUninit<f32>]>,
+    add: impl FnOnce(Option<&mut [f32]>) -> R,
+) -> R {
+    let Some(dxc) = dxc else { return add(None) };
+    if reads_in_place(g, ts, order) {
+        let d = zeroed(dxc);
+        let r = add(Some(&mut *d));
+        if let Order::ChannelsLast(p) = order {
+            zero_border(as_uninit(d), g.c, g.h, g.w, p);
+        }
+        return r;
+    }
+    let mut own = scratch(nb * ts.pixels() * g.c);
+    own.fill(0.0);
+    let r = add(Some(&mut own[..]));
+    crop_images(g, ts, &own, dxc, order);
+    recycle([own]);
+    r
 }
 
 /// Returns a buffer [`pad_images`] made to the pool.
@@ -742,7 +772,7 @@ fn dy_tiles(g: &Geom, ts: &Tiles, o: usize, dy: &[f32], y: Option<&[f32]>, sums:
 /// The input gradient: `dxp` (channels-last padded images, see [`pad_images`]) cropped into
 /// `dx` (in `order`), every value of `dx` written (image rows and columns outside the padded
 /// images, if a geometry had any, as 0).
-pub(crate) fn crop_images(g: &Geom, ts: &Tiles, dxp: &[f32], dx: &mut [MaybeUninit<f32>], order: Order) {
+fn crop_images(g: &Geom, ts: &Tiles, dxp: &[f32], dx: &mut [MaybeUninit<f32>], order: Order) {
     let (vh, vw) = ts.visible(g);
     if (vh, vw) != (g.h, g.w) {
         dx.fill(MaybeUninit::new(0.0));
@@ -867,9 +897,6 @@ pub(crate) fn conv2d_backward_ordered(
     // The chunks return their weight gradients in the Winograd domain (dU); their sum is
     // transformed back once (the transform is linear), not once per chunk.
     let (x_img, y_img) = (x_order.image_len(c, g.h, g.w), dy_order.image_len(o, g.ho, g.wo));
-    // Where x lies as the padded images the tiles read, the input gradient accumulates in its
-    // own buffer, in the same layout (no padded copy to crop).
-    let in_place = reads_in_place(g, &ts, x_order);
     let mut grads = super::conv_kernels::backward_chunks(batch, bc, x_img, want, A * A * c * o, o, |ci, nb, dxc| {
         let first = ci * bc;
         let range = first * y_img..(first + nb) * y_img;
@@ -877,47 +904,31 @@ pub(crate) fn conv2d_backward_ordered(
         // Tiles and offsets below are relative to the chunk's first image.
         let ntiles = nb * ts.per_image();
         let xp = if want.w { pad_images(g, &ts, x, first, nb, x_order) } else { Cow::Borrowed(&[][..]) };
-        let (mut own, mut crop_to) = (Vec::new(), None);
-        let mut dxp: Option<&mut [f32]> = match dxc {
-            Some(d) if in_place => Some(super::conv_kernels::zeroed(d)),
-            Some(d) => {
-                own = scratch(nb * ts.pixels() * c);
-                own.fill(0.0);
-                crop_to = Some(d);
-                Some(&mut own[..])
+        let du = accumulate_dx(g, &ts, x_order, nb, dxc, |mut dxp| {
+            let mut du = if want.w { vec![0.0f32; A * A * c * o] } else { Vec::new() };
+            for t0 in (0..ntiles).step_by(tb) {
+                let nt = tb.min(ntiles - t0);
+                let mut dm = scratch(A * A * nt * o);
+                output_transform_adjoint(tf, &ts, &dyt, o, t0, nt, &mut dm);
+                if want.w {
+                    let mut v = scratch(A * A * nt * c);
+                    input_transform(&ts, &xp, c, t0, nt, &mut v);
+                    // dU[ξ] += V[ξ]ᵀ·dM[ξ]: [c, nt]·[nt, o].
+                    gemms(c, o, nt, &mut du, &v, nt * c, 1, c, &dm, nt * o, o, 1, true, Parallelism::None);
+                    recycle([v]);
+                }
+                if let Some(dxp) = dxp.as_deref_mut() {
+                    let mut dv = scratch(A * A * nt * c);
+                    // dV[ξ] = dM[ξ]·U[ξ]ᵀ: [nt, o]·[o, c].
+                    gemms(nt, c, o, &mut dv, &dm, nt * o, o, 1, &u, c * o, 1, o, false, Parallelism::None);
+                    input_transform_adjoint(&ts, &dv, c, t0, nt, dxp);
+                    recycle([dv]);
+                }
+                recycle([dm]);
             }
-            None => None,
-        };
-        let mut du = if want.w { vec![0.0f32; A * A * c * o] } else { Vec::new() };
-        for t0 in (0..ntiles).step_by(tb) {
-            let nt = tb.min(ntiles - t0);
-            let mut dm = scratch(A * A * nt * o);
-            output_transform_adjoint(tf, &ts, &dyt, o, t0, nt, &mut dm);
-            if want.w {
-                let mut v = scratch(A * A * nt * c);
-                input_transform(&ts, &xp, c, t0, nt, &mut v);
-                // dU[ξ] += V[ξ]ᵀ·dM[ξ]: [c, nt]·[nt, o].
-                gemms(c, o, nt, &mut du, &v, nt * c, 1, c, &dm, nt * o, o, 1, true, Parallelism::None);
-                recycle([v]);
-            }
-            if let Some(dxp) = dxp.as_deref_mut() {
-                let mut dv = scratch(A * A * nt * c);
-                // dV[ξ] = dM[ξ]·U[ξ]ᵀ: [nt, o]·[o, c].
-                gemms(nt, c, o, &mut dv, &dm, nt * o, o, 1, &u, c * o, 1, o, false, Parallelism::None);
-                input_transform_adjoint(&ts, &dv, c, t0, nt, dxp);
-                recycle([dv]);
-            }
-            recycle([dm]);
-        }
-        match (dxp, x_order) {
-            // The tiles added into the border too; it holds zeros, as every such buffer.
-            (Some(d), Order::ChannelsLast(p)) if in_place => zero_border(as_uninit(d), c, g.h, g.w, p),
-            _ => {}
-        }
-        if let Some(d) = crop_to {
-            crop_images(g, &ts, &own, d, x_order);
-        }
-        recycle([dyt, own]);
+            du
+        });
+        recycle([dyt]);
         recycle_cow(xp);
         (du, db)
     });
