@@ -201,7 +201,7 @@ fn ordered(v: Vec<f32>, order: Order, [b, c, h, w]: [usize; 4]) -> FlexTensor {
 fn conv_input(x: FlexTensor, w: &FlexTensor, spec: ConvSpec) -> FlexTensor {
     let x = normalize(x);
     let o = shape(w)[0];
-    if k::takes_channels_last(&conv_geom(&x, spec), o) {
+    if k::takes_channels_last(&conv_geom(&x, spec), o, channels_last_on()) {
         x
     } else {
         planar(x)
@@ -220,8 +220,25 @@ fn conv_t_forward(x: &FlexTensor, w: &FlexTensor, b: &FlexTensor, spec: ConvSpec
     let o = shape(b)[0];
     let g = conv_t_geom(x, o, spec);
     let batch = dims4(x)[0];
-    let y = k::conv_transpose2d(&g, batch, values(x), values(w), values(b), spec.relu);
-    tensor(y, vec![batch, o, spec.out[0], spec.out[1]])
+    let (xv, xo) = activation(x);
+    let (y, yo) = k::conv_transpose2d_ordered(&g, batch, xv, xo, values(w), values(b), spec.relu, channels_last_on());
+    ordered(y, yo, [batch, o, spec.out[0], spec.out[1]])
+}
+
+/// A transposed convolution's input as its kernels take it: borderless channels-last for the
+/// channels-last kernels (a grid of one channel stays NCHW, the same values), NCHW otherwise.
+fn conv_t_input(x: FlexTensor) -> FlexTensor {
+    let x = normalize(x);
+    if !channels_last_on() || dims4(&x)[1] == 1 {
+        return planar(x);
+    }
+    match activation(&x) {
+        (_, Order::ChannelsLast(0)) => x,
+        (v, order) => {
+            let [b, c, h, w] = dims4(&x);
+            ordered(k::reorder(v, order, Order::ChannelsLast(0), c, h, w).into_owned(), Order::ChannelsLast(0), [b, c, h, w])
+        }
+    }
 }
 
 impl FlexConvKernels for Flex {
@@ -241,7 +258,7 @@ impl FlexConvKernels for Flex {
         bias: FlexTensor,
         spec: ConvSpec,
     ) -> FlexTensor {
-        conv_t_forward(&planar(x), &contiguous(weight), &contiguous(bias), spec)
+        conv_t_forward(&conv_t_input(x), &contiguous(weight), &contiguous(bias), spec)
     }
 }
 
@@ -271,17 +288,13 @@ impl Backward<Flex, 3> for ConvBackward {
         let batch = dims4(&x)[0];
         // The input gradient comes in the input's order.
         let (g, x_order) = if self.transposed {
-            let (dy, y) = (planar(dy), y.map(planar));
-            let g = k::conv_transpose2d_backward(
-                &conv_t_geom(&x, o, spec),
-                batch,
-                values(&x),
-                values(&w),
-                values(&dy),
-                y.as_ref().map(values),
-                want,
-            );
-            (g, Order::Planes)
+            let ((xv, xo), y) = (activation(&x), y.as_ref().map(activation));
+            let (dyv, dyo) = activation(&dy);
+            let to = y.map_or(dyo, |(_, yo)| yo);
+            let dyv = k::reorder(dyv, dyo, to, o, spec.out[0], spec.out[1]);
+            let geom = conv_t_geom(&x, o, spec);
+            let g = k::conv_transpose2d_backward_ordered(&geom, batch, xv, xo, values(&w), &dyv, y.map(|(v, _)| v), to, want, channels_last_on());
+            (g, xo)
         } else {
             let geom = conv_geom(&x, spec);
             let ((xv, xo), y) = (activation(&x), y.as_ref().map(activation));
@@ -290,7 +303,7 @@ impl Backward<Flex, 3> for ConvBackward {
             let (dyv, dyo) = activation(&dy);
             let to = y.map_or(dyo, |(_, yo)| yo);
             let dyv = k::reorder(dyv, dyo, to, o, spec.out[0], spec.out[1]);
-            let g = k::conv2d_backward_ordered(&geom, batch, xv, xo, values(&w), o, &dyv, y.map(|(v, _)| v), to, want);
+            let g = k::conv2d_backward_ordered(&geom, batch, xv, xo, values(&w), o, &dyv, y.map(|(v, _)| v), to, want, channels_last_on());
             (g, xo)
         };
         if let (Some(node), Some(dx)) = (node_x, g.x) {
@@ -314,7 +327,7 @@ fn conv_tracked<C: CheckpointStrategy>(
 ) -> FloatTensor<Autodiff<Flex, C>> {
     let parents = [x.node(), w.node(), b.node()];
     let (w, b) = (contiguous(w.into_primitive()), contiguous(b.into_primitive()));
-    let x = if transposed { planar(x.into_primitive()) } else { conv_input(x.into_primitive(), &w, spec) };
+    let x = if transposed { conv_t_input(x.into_primitive()) } else { conv_input(x.into_primitive(), &w, spec) };
     let out = if transposed {
         conv_t_forward(&x, &w, &b, spec)
     } else {

@@ -21,7 +21,7 @@ use rayon::prelude::*;
 
 use super::transpose::{channels_last_to_planes, planes_to_channels_last};
 pub(crate) use super::winograd::Order;
-use super::{direct, winograd};
+use super::{direct, nhwc, winograd};
 
 thread_local! {
     /// Work buffers kept per thread between calls: fresh large allocations cost page faults and
@@ -100,7 +100,7 @@ impl Geom {
 
 /// Images per chunk: an im2col buffer of ~512 KiB (L2-sized), and at least 8 chunks when the
 /// batch allows, so that two or more threads stay busy.
-fn chunk_len(batch: usize, g: &Geom) -> usize {
+pub(crate) fn chunk_len(batch: usize, g: &Geom) -> usize {
     let per_image = (g.rows() * g.cols()).max(1);
     (131_072 / per_image).clamp(1, batch.div_ceil(8).max(1))
 }
@@ -127,7 +127,7 @@ fn fits(len: usize, rows: usize, cols: usize, rs: usize, cs: usize) -> bool {
 /// there are fewer chunks than threads (restoring one photo is a batch of 1, and ran on one
 /// core), none otherwise, so chunk- and gemm-level parallelism do not compete. The gemm splits
 /// rows and columns, never the sum over k, so the result is the same bit for bit.
-fn gemm_threads(chunks: usize) -> Parallelism {
+pub(crate) fn gemm_threads(chunks: usize) -> Parallelism {
     if chunks < rayon::current_num_threads() {
         Parallelism::Rayon(0)
     } else {
@@ -247,7 +247,7 @@ pub(crate) fn copy_row(dst: &mut [f32], src: &[f32]) {
 }
 
 /// Writes one image's windows into columns `off..off + ho·wo` of `cols` (row length `ld`).
-fn im2col(t: &Taps, g: &Geom, img: &[f32], cols: &mut [f32], ld: usize, off: usize) {
+pub(crate) fn im2col(t: &Taps, g: &Geom, img: &[f32], cols: &mut [f32], ld: usize, off: usize) {
     let n = g.cols();
     let taps = g.kernel[0] * g.kernel[1];
     let (vh, vw) = t.visible(g);
@@ -278,7 +278,7 @@ fn im2col(t: &Taps, g: &Geom, img: &[f32], cols: &mut [f32], ld: usize, off: usi
 }
 
 /// The adjoint of [`im2col`]: adds columns `off..off + ho·wo` of `cols` back into the image.
-fn col2im(t: &Taps, g: &Geom, cols: &[f32], ld: usize, off: usize, img: &mut [f32]) {
+pub(crate) fn col2im(t: &Taps, g: &Geom, cols: &[f32], ld: usize, off: usize, img: &mut [f32]) {
     let n = g.cols();
     let taps = g.kernel[0] * g.kernel[1];
     let (vh, vw) = t.visible(g);
@@ -475,6 +475,7 @@ pub(crate) fn conv2d_ordered(g: &Geom, batch: usize, x: &[f32], x_order: Order, 
     match winograd::plan(g, bias.len()) {
         Some(tf) => winograd::conv2d_ordered(tf, g, batch, x, x_order, weight, bias, relu, channels_last),
         None if direct::applies(g, bias.len()) => (direct::conv2d(g, batch, x, x_order, weight, bias, relu), Order::Planes),
+        None if channels_last => (nhwc::conv2d(g, batch, x, x_order, weight, bias, relu), Order::ChannelsLast(0)),
         None => {
             let x = reorder(x, x_order, Order::Planes, g.c, g.h, g.w);
             (conv2d_im2col(g, batch, &x, weight, bias, relu), Order::Planes)
@@ -482,10 +483,11 @@ pub(crate) fn conv2d_ordered(g: &Geom, batch: usize, x: &[f32], x_order: Order, 
     }
 }
 
-/// Whether the layer's kernels read a channels-last input as it is (Winograd and the direct
-/// kernel); the im2col path takes NCHW.
-pub(crate) fn takes_channels_last(g: &Geom, o: usize) -> bool {
-    winograd::plan(g, o).is_some() || direct::applies(g, o)
+/// Whether the layer's kernels read a channels-last input as it is (Winograd, the direct
+/// kernel, and with `channels_last` the channels-last im2col for 8+ input channels); the NCHW
+/// im2col path takes NCHW.
+pub(crate) fn takes_channels_last(g: &Geom, o: usize, channels_last: bool) -> bool {
+    winograd::plan(g, o).is_some() || direct::applies(g, o) || (channels_last && nhwc::reads_channels_last(g))
 }
 
 
@@ -545,9 +547,13 @@ pub(crate) fn conv2d_backward_ordered(
     y: Option<&[f32]>,
     dy_order: Order,
     want: Wanted,
+    channels_last: bool,
 ) -> ConvGrads {
     if let Some(tf) = winograd::plan(g, o) {
         return winograd::conv2d_backward_ordered(tf, g, batch, x, x_order, weight, o, dy, y, dy_order, want);
+    }
+    if channels_last && !direct::applies(g, o) {
+        return nhwc::conv2d_backward(g, batch, x, x_order, weight, o, dy, y, dy_order, want);
     }
     let dy = reorder(dy, dy_order, Order::Planes, o, g.ho, g.wo);
     let y = y.map(|y| reorder(y, dy_order, Order::Planes, o, g.ho, g.wo));
@@ -616,9 +622,50 @@ fn conv2d_backward_im2col(
     })
 }
 
+/// [`conv_transpose2d`] with `x` in `x_order`: through the channels-last kernels when
+/// `channels_last` (the output in the order returned), else NCHW.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn conv_transpose2d_ordered(g: &Geom, batch: usize, x: &[f32], x_order: Order, weight: &[f32], bias: &[f32], relu: bool, channels_last: bool) -> (Vec<f32>, Order) {
+    if channels_last {
+        return nhwc::conv_transpose2d(g, batch, x, x_order, weight, bias, relu);
+    }
+    let ci = weight.len() / g.rows().max(1);
+    let x = reorder(x, x_order, Order::Planes, ci, g.ho, g.wo);
+    (conv_transpose2d(g, batch, &x, weight, bias, relu), Order::Planes)
+}
+
+/// Gradients of [`conv_transpose2d_ordered`]: `dy` and `y` in `dy_order`, the input gradient in
+/// `x_order`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn conv_transpose2d_backward_ordered(
+    g: &Geom,
+    batch: usize,
+    x: &[f32],
+    x_order: Order,
+    weight: &[f32],
+    dy: &[f32],
+    y: Option<&[f32]>,
+    dy_order: Order,
+    want: Wanted,
+    channels_last: bool,
+) -> ConvGrads {
+    if channels_last {
+        return nhwc::conv_transpose2d_backward(g, batch, x, x_order, weight, dy, y, dy_order, want);
+    }
+    let ci = weight.len() / g.rows().max(1);
+    let xs = reorder(x, x_order, Order::Planes, ci, g.ho, g.wo);
+    let dy = reorder(dy, dy_order, Order::Planes, g.c, g.h, g.w);
+    let y = y.map(|y| reorder(y, dy_order, Order::Planes, g.c, g.h, g.w));
+    let mut grads = conv_transpose2d_backward(g, batch, &xs, weight, &dy, y.as_deref(), want);
+    if x_order != Order::Planes {
+        grads.x = grads.x.map(|dx| reorder(&dx, Order::Planes, x_order, ci, g.ho, g.wo).into_owned());
+    }
+    grads
+}
+
 /// Transposed convolution: `x` `[batch, ci, g.ho, g.wo]` (the grid), `weight` `[ci, g.c, kh, kw]`,
 /// `bias` `[g.c]` → `[batch, g.c, g.h, g.w]` (the image), followed by a ReLU when `relu`.
-pub(crate) fn conv_transpose2d(g: &Geom, batch: usize, x: &[f32], weight: &[f32], bias: &[f32], relu: bool) -> Vec<f32> {
+fn conv_transpose2d(g: &Geom, batch: usize, x: &[f32], weight: &[f32], bias: &[f32], relu: bool) -> Vec<f32> {
     let (k, n) = (g.rows(), g.cols());
     let ci = weight.len() / k.max(1);
     let bc = chunk_len(batch, g);
@@ -651,7 +698,7 @@ pub(crate) fn conv_transpose2d(g: &Geom, batch: usize, x: &[f32], weight: &[f32]
 
 /// Gradients of [`conv_transpose2d`] given `dy` `[batch, g.c, g.h, g.w]`; `y` is the forward
 /// output when the ReLU was applied.
-pub(crate) fn conv_transpose2d_backward(
+fn conv_transpose2d_backward(
     g: &Geom,
     batch: usize,
     x: &[f32],

@@ -16,6 +16,7 @@ mod lanes;
 mod ftz;
 mod matmul_conv;
 mod direct;
+mod nhwc;
 mod transpose;
 mod winograd;
 #[cfg(test)]

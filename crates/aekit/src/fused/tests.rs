@@ -204,6 +204,11 @@ fn fused_conv2d_matches_plain_values_and_gradients() {
         (3, 48, 3, 10, 9, [3, 3], [1, 1], PaddingConfig2d::Explicit(1, 1, 1, 1)),
         (2, 9, 2, 6, 8, [3, 5], [1, 1], PaddingConfig2d::Valid),
         (18, 20, 4, 5, 4, [3, 3], [1, 1], PaddingConfig2d::Explicit(0, 2, 1, 1)),
+        // Channels-last im2col (8+ input channels, neither Winograd nor direct): uneven
+        // padding, a stride larger than the kernel's reach of 1, windows past both edges.
+        (6, 9, 5, 9, 7, [3, 2], [2, 1], PaddingConfig2d::Explicit(1, 0, 2, 1)),
+        (3, 12, 7, 10, 9, [4, 4], [3, 3], PaddingConfig2d::Valid),
+        (2, 8, 6, 5, 5, [5, 5], [2, 2], PaddingConfig2d::Explicit(3, 3, 3, 3)),
     ];
     for (b, ci, co, h, w, k, s, pad) in cases {
         let case = format!("conv2d {b}x{ci}x{h}x{w} -> {co}, kernel {k:?}, stride {s:?}, {pad:?}");
@@ -230,6 +235,11 @@ fn fused_conv_transpose2d_matches_plain_values_and_gradients() {
         (3, 4, 6, 5, 5, [3, 3], [1, 1], [0, 0], [0, 0]),
         (2, 7, 5, 3, 6, [4, 4], [2, 2], [1, 1], [0, 0]),
         (130, 64, 32, 7, 7, [3, 3], [2, 2], [1, 1], [1, 1]),
+        // Channels-last (8+ output channels), odd shapes; and a one-channel grid (NCHW and
+        // channels-last are the same values).
+        (5, 10, 9, 4, 6, [3, 3], [2, 2], [1, 1], [1, 1]),
+        (3, 6, 12, 5, 3, [4, 3], [3, 2], [1, 0], [2, 1]),
+        (4, 1, 8, 6, 5, [3, 3], [2, 2], [0, 1], [1, 0]),
     ];
     for (b, ci, co, h, w, k, s, p, op) in cases {
         let case = format!("conv_transpose2d {b}x{ci}x{h}x{w} -> {co}, kernel {k:?}, stride {s:?}, padding {p:?}/{op:?}");
@@ -307,6 +317,57 @@ fn channels_last_handoffs_match_plain() {
             out.push((format!("{name} bias gradient"), m.bias.as_ref().unwrap().val().grad(&grads).unwrap().unsqueeze()));
         }
         out.push(("up weight gradient".into(), up.weight.val().grad(&grads).unwrap()));
+        out
+    };
+    for ((what, f), (_, p)) in run(true).iter().zip(run(false)) {
+        assert_eq!(f.dims(), p.dims(), "{what}: shape");
+        let err = max_rel_err(f, &p);
+        assert!(err < 1e-4, "{what} differs by {err}");
+    }
+}
+
+/// The conv autoencoder's shape of stack through the channels-last im2col kernels: a 1-channel
+/// image down two stride-2 layers and up two transposed ones, each handing the next a
+/// channels-last tensor (the last returns NCHW, one channel), against the modules' own forward:
+/// values and every gradient.
+#[test]
+fn channels_last_im2col_stack_matches_plain() {
+    use burn::nn::conv::{Conv2d, ConvTranspose2d};
+    let device = Device::flex().autodiff();
+    let mut rng = crate::rng::stream(29, 0);
+    let mut down = |ci: usize, co: usize| -> Conv2d {
+        let p = PaddingConfig2d::Explicit(1, 1, 1, 1);
+        let mut m = Conv2dConfig::new([ci, co], [3, 3]).with_stride([2, 2]).with_padding(p).init(&device);
+        m.weight = reseeded(&mut rng, &m.weight, ci * 9, &device);
+        m.bias = m.bias.as_ref().map(|b| reseeded(&mut rng, b, ci * 9, &device));
+        m
+    };
+    let (c1, c2) = (down(1, 16), down(16, 24));
+    let mut up = |ci: usize, co: usize| -> ConvTranspose2d {
+        let mut m = ConvTranspose2dConfig::new([ci, co], [3, 3]).with_stride([2, 2]).with_padding([1, 1]).with_padding_out([1, 1]).init(&device);
+        m.weight = reseeded(&mut rng, &m.weight, co * 9, &device);
+        m.bias = m.bias.as_ref().map(|b| reseeded(&mut rng, b, co * 9, &device));
+        m
+    };
+    let (d1, d2) = (up(24, 16), up(16, 1));
+    let x = random(&mut rng, [9, 1, 12, 12], 0.0, 1.0, &device);
+    let r = random(&mut rng, [9, 1, 12, 12], -1.0, 1.0, &device);
+    let run = |fused: bool| {
+        let x = x.clone().require_grad();
+        let y = if fused {
+            let h = super::conv2d_relu(&c2, super::conv2d_relu(&c1, x.clone()));
+            super::conv_transpose2d(&d2, super::conv_transpose2d_relu(&d1, h))
+        } else {
+            d2.forward(relu(d1.forward(relu(c2.forward(relu(c1.forward(x.clone())))))))
+        };
+        let grads = (y.clone() * r.clone()).sum().backward();
+        let mut out = vec![("output".to_string(), y), ("input gradient".into(), x.grad(&grads).unwrap())];
+        for (name, w) in [("c1", c1.weight.val()), ("c2", c2.weight.val()), ("d1", d1.weight.val()), ("d2", d2.weight.val())] {
+            out.push((format!("{name} weight gradient"), w.grad(&grads).unwrap()));
+        }
+        for (name, b) in [("c1", &c1.bias), ("c2", &c2.bias), ("d1", &d1.bias), ("d2", &d2.bias)] {
+            out.push((format!("{name} bias gradient"), b.as_ref().unwrap().val().grad(&grads).unwrap().unsqueeze()));
+        }
         out
     };
     for ((what, f), (_, p)) in run(true).iter().zip(run(false)) {
