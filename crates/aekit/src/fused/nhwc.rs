@@ -28,6 +28,7 @@ use super::conv_kernels::{
     backward_chunks, chunk_len, col2im, copy_row, gemm_into, gemm_threads, im2col, recycle, relu_grad, reorder, scratch, zeroed, ConvGrads, Geom, Order, Taps,
     Wanted, M,
 };
+use super::lanes::{simd, Simd};
 use super::transpose::transpose;
 
 /// Channels-last with no border.
@@ -132,7 +133,8 @@ fn window_cols(g: &Geom, ow: usize) -> (isize, usize, usize) {
 /// One channels-last image's windows as rows of `cols` (`[ho·wo, kh·kw·c]`): row `oh·wo + ow`
 /// holds, per tap (ki, kj), the `c` channels of input pixel (oh·sh + ki − ph, ow·sw + kj − pw),
 /// zeros outside the image. `img` is one whole image in `order` (any border).
-fn im2col_rows(g: &Geom, img: &[f32], order: Order, cols: &mut [f32]) {
+#[inline(always)]
+fn im2col_rows_lanes<const L: usize>(g: &Geom, img: &[f32], order: Order, cols: &mut [f32]) {
     let (c, [kh, kw]) = (g.c, g.kernel);
     let (origin, row) = order.origin_and_row(c, g.w);
     let k = kh * kw * c;
@@ -178,7 +180,8 @@ fn add_row(dst: &mut [f32], src: &[f32]) {
 
 /// The adjoint of [`im2col_rows`]: adds the rows of `cols` back into the image `img` (in
 /// `order`; its border, if any, is not touched).
-fn col2im_rows(g: &Geom, cols: &[f32], img: &mut [f32], order: Order) {
+#[inline(always)]
+fn col2im_rows_lanes<const L: usize>(g: &Geom, cols: &[f32], img: &mut [f32], order: Order) {
     let (c, [kh, kw]) = (g.c, g.kernel);
     let (origin, row) = order.origin_and_row(c, g.w);
     let k = kh * kw * c;
@@ -284,14 +287,59 @@ pub(crate) fn conv2d(g: &Geom, batch: usize, x: &[f32], x_order: Order, weight: 
 }
 
 /// `dst` = rows of `src` (`[.., c]`) plus `bias`, then the ReLU when `relu`; writes all of `dst`.
-fn bias_relu(src: &[f32], bias: &[f32], relu: bool, dst: &mut [MaybeUninit<f32>]) {
+/// In blocks of L channels (the branch on `relu` outside the loops, so they vectorise).
+#[inline(always)]
+fn bias_relu_lanes<const L: usize>(src: &[f32], bias: &[f32], relu: bool, dst: &mut [MaybeUninit<f32>]) {
+    if relu {
+        bias_then::<L>(src, bias, dst, |v| v.max(0.0))
+    } else {
+        bias_then::<L>(src, bias, dst, |v| v)
+    }
+}
+
+#[inline(always)]
+fn bias_then<const L: usize>(src: &[f32], bias: &[f32], dst: &mut [MaybeUninit<f32>], f: impl Fn(f32) -> f32) {
     let c = bias.len().max(1);
+    let whole = c / L * L;
     for (s, d) in src.chunks_exact(c).zip(dst.chunks_exact_mut(c)) {
-        for ((d, s), b) in d.iter_mut().zip(s).zip(bias) {
-            d.write(if relu { (s + b).max(0.0) } else { s + b });
+        for j in (0..whole).step_by(L) {
+            let (s, b) = (<&[f32; L]>::try_from(&s[j..j + L]).unwrap(), <&[f32; L]>::try_from(&bias[j..j + L]).unwrap());
+            let d = <&mut [MaybeUninit<f32>; L]>::try_from(&mut d[j..j + L]).unwrap();
+            for l in 0..L {
+                d[l].write(f(s[l] + b[l]));
+            }
+        }
+        for ((d, s), b) in d[whole..].iter_mut().zip(&s[whole..]).zip(&bias[whole..]) {
+            d.write(f(s + b));
         }
     }
 }
+
+/// [`bias_relu`] of `v` into itself.
+#[inline(always)]
+fn bias_relu_in_place_lanes<const L: usize>(v: &mut [f32], bias: &[f32], relu: bool) {
+    let c = bias.len().max(1);
+    let whole = c / L * L;
+    for px in v.chunks_exact_mut(c) {
+        for j in (0..whole).step_by(L) {
+            let b = <&[f32; L]>::try_from(&bias[j..j + L]).unwrap();
+            let d = <&mut [f32; L]>::try_from(&mut px[j..j + L]).unwrap();
+            if relu {
+                (0..L).for_each(|l| d[l] = (d[l] + b[l]).max(0.0));
+            } else {
+                (0..L).for_each(|l| d[l] += b[l]);
+            }
+        }
+        for (d, b) in px[whole..].iter_mut().zip(&bias[whole..]) {
+            *d = if relu { (*d + b).max(0.0) } else { *d + b };
+        }
+    }
+}
+
+dispatch!(bias_relu_in_place, bias_relu_in_place_lanes, (v: &mut [f32], bias: &[f32], relu: bool));
+dispatch!(bias_relu, bias_relu_lanes, (src: &[f32], bias: &[f32], relu: bool, dst: &mut [MaybeUninit<f32>]));
+dispatch!(im2col_rows, im2col_rows_lanes, (g: &Geom, img: &[f32], order: Order, cols: &mut [f32]));
+dispatch!(col2im_rows, col2im_rows_lanes, (g: &Geom, cols: &[f32], img: &mut [f32], order: Order));
 
 /// Gradients of [`conv2d`] given `dy` (and, after a ReLU, `y`) in `dy_order`; the input gradient
 /// comes in `x_order`.
@@ -396,11 +444,7 @@ pub(crate) fn conv_transpose2d(g: &Geom, batch: usize, x: &[f32], x_order: Order
             scatter(cl, &t, g, &cols, ld, b * n, &mut yc[b * img..][..img], cl.order());
         }
         match cl {
-            Cols::Pixels => yc.chunks_exact_mut(g.c).for_each(|px| {
-                for (v, b) in px.iter_mut().zip(bias) {
-                    *v = if relu { (*v + b).max(0.0) } else { *v + b };
-                }
-            }),
+            Cols::Pixels => bias_relu_in_place(yc, bias, relu),
             Cols::Taps => yc.chunks_exact_mut(plane).enumerate().for_each(|(i, p)| {
                 let b = bias[i % g.c];
                 p.iter_mut().for_each(|v| *v = if relu { (*v + b).max(0.0) } else { *v + b });

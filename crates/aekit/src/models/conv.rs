@@ -6,7 +6,7 @@ use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfi
 use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
 
-use super::{ModelSpec, check_loss_output, Activation, Autoencoder, Output};
+use super::{activate, check_loss_output, reconstruction_loss, Activation, Autoencoder, ModelSpec, Output};
 use crate::data::SampleShape;
 use crate::error::{Error, Result};
 use crate::fused;
@@ -135,13 +135,21 @@ impl ConvStack {
     /// # Shapes
     /// `x`: `[B, C·H·W]` → `[B, flat_features]`
     pub fn encode(&self, x: Tensor<2>) -> Tensor<2> {
+        let b = x.dims()[0];
+        self.encode_map(x).reshape([b as i64, -1])
+    }
+
+    /// [`ConvStack::encode`] before the flattening.
+    ///
+    /// # Shapes
+    /// `x`: `[B, C·H·W]` → `[B, feature...]`
+    pub fn encode_map(&self, x: Tensor<2>) -> Tensor<4> {
         let [b, _] = x.dims();
         let img: Tensor<4> = x.reshape([b, self.input[0], self.input[1], self.input[2]]);
-        let h = self.encoder.iter().fold(img, |h, conv| match self.activation {
+        self.encoder.iter().fold(img, |h, conv| match self.activation {
             Activation::Relu => fused::conv2d_relu(conv, h),
             a => a.apply(fused::conv2d(conv, h)),
-        });
-        h.reshape([b as i64, -1])
+        })
     }
 
     /// Pre-activation output (no activation after the last layer).
@@ -150,7 +158,17 @@ impl ConvStack {
     /// `flat`: `[B, flat_features]` → `[B, C·H·W]`
     pub fn decode(&self, flat: Tensor<2>) -> Tensor<2> {
         let [b, _] = flat.dims();
-        let h: Tensor<4> = flat.reshape([b, self.feature[0], self.feature[1], self.feature[2]]);
+        self.decode_map(flat.reshape([b, self.feature[0], self.feature[1], self.feature[2]]))
+    }
+
+    /// [`ConvStack::decode`] of a feature map as [`ConvStack::encode_map`] gives it: without the
+    /// flattening and unflattening between, which copy the map between the fused kernels'
+    /// channels-last layout and the flat code's NCHW order (both ways, forward and backward).
+    ///
+    /// # Shapes
+    /// `h`: `[B, feature...]` → `[B, C·H·W]`
+    pub fn decode_map(&self, h: Tensor<4>) -> Tensor<2> {
+        let b = h.dims()[0];
         let last = self.decoder.len() - 1;
         let out = self.decoder.iter().enumerate().fold(h, |h, (i, deconv)| match self.activation {
             _ if i == last => fused::conv_transpose2d(deconv, h),
@@ -196,6 +214,22 @@ impl Autoencoder for ConvAe {
     }
     fn loss_kind(&self) -> Loss {
         self.loss
+    }
+    // Without a dense bottleneck the code is the last feature map itself: the stack runs from
+    // input to output without flattening it between (the same values).
+    fn loss(&self, x: Tensor<2>, target: Tensor<2>, _noise: Option<Tensor<2>>) -> Tensor<1> {
+        let out = match self.to_latent {
+            Some(_) => self.decode(self.encode(x)),
+            None => self.stack.decode_map(self.stack.encode_map(x)),
+        };
+        reconstruction_loss(out, target, self.output, self.loss)
+    }
+    fn reconstruct(&self, x: Tensor<2>) -> Tensor<2> {
+        let out = match self.to_latent {
+            Some(_) => self.decode(self.encode(x)),
+            None => self.stack.decode_map(self.stack.encode_map(x)),
+        };
+        activate(out, self.output)
     }
 }
 
