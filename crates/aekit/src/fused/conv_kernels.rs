@@ -149,6 +149,21 @@ fn matmul_par(m: usize, n: usize, k: usize, dst: &mut [f32], dst_rs: usize, a: M
 /// `dst[m×n]` = `a·b`, or `dst + a·b` when `acc`, with the gemm's threads given.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn gemm_into(m: usize, n: usize, k: usize, dst: &mut [f32], dst_rs: usize, a: M, b: M, acc: bool, par: Parallelism) {
+    // SAFETY: an initialised `[f32]` is a valid `[MaybeUninit<f32>]`; only f32s are written.
+    let dst = unsafe { &mut *(dst as *mut [f32] as *mut [MaybeUninit<f32>]) };
+    gemm_raw(m, n, k, dst, dst_rs, a, b, acc, par)
+}
+
+/// `dst[m×n]` = `a·b` into memory not yet written: it writes every value of the `m×n` block
+/// (a fresh output needs no zeroing first).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn gemm_uninit(m: usize, n: usize, k: usize, dst: &mut [MaybeUninit<f32>], dst_rs: usize, a: M, b: M, par: Parallelism) {
+    gemm_raw(m, n, k, dst, dst_rs, a, b, false, par)
+}
+
+/// [`gemm_into`] on `dst` as raw memory: with `acc` it must be initialised (it is read).
+#[allow(clippy::too_many_arguments)]
+fn gemm_raw(m: usize, n: usize, k: usize, dst: &mut [MaybeUninit<f32>], dst_rs: usize, a: M, b: M, acc: bool, par: Parallelism) {
     assert!(fits(dst.len(), m, n, dst_rs, 1) && fits(a.v.len(), m, k, a.rs, a.cs) && fits(b.v.len(), k, n, b.rs, b.cs));
     if m == 0 || n == 0 {
         return;
@@ -158,18 +173,19 @@ pub(crate) fn gemm_into(m: usize, n: usize, k: usize, dst: &mut [f32], dst_rs: u
             return;
         }
         for r in 0..m {
-            dst[r * dst_rs..][..n].fill(0.0);
+            dst[r * dst_rs..][..n].fill(MaybeUninit::new(0.0));
         }
         return;
     }
     // SAFETY: the assert above keeps every index the gemm touches inside the three slices, and
-    // `dst` is borrowed mutably, so it does not alias `a` or `b`.
+    // `dst` is borrowed mutably, so it does not alias `a` or `b`. Without `acc` the gemm reads
+    // nothing of `dst` (`read_dst` false) and writes each value of the block.
     unsafe {
         gemm(
             m,
             n,
             k,
-            dst.as_mut_ptr(),
+            dst.as_mut_ptr() as *mut f32,
             1,
             dst_rs as isize,
             acc,

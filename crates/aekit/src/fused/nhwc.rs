@@ -25,7 +25,7 @@ use std::mem::MaybeUninit;
 use rayon::prelude::*;
 
 use super::conv_kernels::{
-    backward_chunks, chunk_len, col2im, copy_row, gemm_into, gemm_threads, im2col, recycle, relu_grad, reorder, scratch, zeroed, ConvGrads, Geom, Order, Taps,
+    backward_chunks, chunk_len, col2im, copy_row, gemm_into, gemm_threads, gemm_uninit, im2col, recycle, relu_grad, reorder, scratch, zeroed, ConvGrads, Geom, Order, Taps,
     Wanted, M,
 };
 use super::lanes::{simd, Simd};
@@ -276,46 +276,19 @@ pub(crate) fn conv2d(g: &Geom, batch: usize, x: &[f32], x_order: Order, weight: 
         for b in 0..nb {
             gather(cl, &t, g, &x[(ci * bc + b) * x_img..][..x_img], xo, &mut cols, ld, b * n);
         }
-        let mut out = scratch(ld * o);
-        gemm_into(ld, o, k, &mut out, o, cl.mat(&cols, ld, k), M::new(&wk, 1, k), false, par);
-        bias_relu(&out, bias, relu, yc);
-        recycle([cols, out]);
+        gemm_uninit(ld, o, k, yc, o, cl.mat(&cols, ld, k), M::new(&wk, 1, k), par);
+        // SAFETY: the gemm wrote every value of the chunk.
+        let yc = unsafe { &mut *(yc as *mut [MaybeUninit<f32>] as *mut [f32]) };
+        bias_relu_in_place(yc, bias, relu);
+        recycle([cols]);
     });
-    // SAFETY: the chunks cover 0..len and bias_relu wrote each of their values.
+    // SAFETY: the chunks cover 0..len and the gemm wrote each of their values.
     unsafe { y.set_len(len) };
     y
 }
 
-/// `dst` = rows of `src` (`[.., c]`) plus `bias`, then the ReLU when `relu`; writes all of `dst`.
-/// In blocks of L channels (the branch on `relu` outside the loops, so they vectorise).
-#[inline(always)]
-fn bias_relu_lanes<const L: usize>(src: &[f32], bias: &[f32], relu: bool, dst: &mut [MaybeUninit<f32>]) {
-    if relu {
-        bias_then::<L>(src, bias, dst, |v| v.max(0.0))
-    } else {
-        bias_then::<L>(src, bias, dst, |v| v)
-    }
-}
-
-#[inline(always)]
-fn bias_then<const L: usize>(src: &[f32], bias: &[f32], dst: &mut [MaybeUninit<f32>], f: impl Fn(f32) -> f32) {
-    let c = bias.len().max(1);
-    let whole = c / L * L;
-    for (s, d) in src.chunks_exact(c).zip(dst.chunks_exact_mut(c)) {
-        for j in (0..whole).step_by(L) {
-            let (s, b) = (<&[f32; L]>::try_from(&s[j..j + L]).unwrap(), <&[f32; L]>::try_from(&bias[j..j + L]).unwrap());
-            let d = <&mut [MaybeUninit<f32>; L]>::try_from(&mut d[j..j + L]).unwrap();
-            for l in 0..L {
-                d[l].write(f(s[l] + b[l]));
-            }
-        }
-        for ((d, s), b) in d[whole..].iter_mut().zip(&s[whole..]).zip(&bias[whole..]) {
-            d.write(f(s + b));
-        }
-    }
-}
-
-/// [`bias_relu`] of `v` into itself.
+/// Rows of `v` (`[.., c]`) plus `bias`, then the ReLU when `relu`, in place; in blocks of L
+/// channels (vector code).
 #[inline(always)]
 fn bias_relu_in_place_lanes<const L: usize>(v: &mut [f32], bias: &[f32], relu: bool) {
     let c = bias.len().max(1);
@@ -337,7 +310,6 @@ fn bias_relu_in_place_lanes<const L: usize>(v: &mut [f32], bias: &[f32], relu: b
 }
 
 dispatch!(bias_relu_in_place, bias_relu_in_place_lanes, (v: &mut [f32], bias: &[f32], relu: bool));
-dispatch!(bias_relu, bias_relu_lanes, (src: &[f32], bias: &[f32], relu: bool, dst: &mut [MaybeUninit<f32>]));
 dispatch!(im2col_rows, im2col_rows_lanes, (g: &Geom, img: &[f32], order: Order, cols: &mut [f32]));
 dispatch!(col2im_rows, col2im_rows_lanes, (g: &Geom, cols: &[f32], img: &mut [f32], order: Order));
 
@@ -494,8 +466,7 @@ pub(crate) fn conv_transpose2d_backward(
             gather(cl, &t, g, &dz[b * img..][..img], out, &mut cols, ld, b * n);
         }
         if let Some(dxc) = dxc {
-            let dxc = zeroed(dxc);
-            gemm_into(ld, ci, k, dxc, ci, cl.mat(&cols, ld, k), M::new(&wk, 1, k), false, par);
+            gemm_uninit(ld, ci, k, dxc, ci, cl.mat(&cols, ld, k), M::new(&wk, 1, k), par);
         }
         let mut dw = Vec::new();
         if want.w {
