@@ -36,6 +36,18 @@ pub fn log1p_unit(t: f32) -> f32 {
     2.0 * s * poly
 }
 
+/// The sigmoid σ(l) from one exponential of a non-positive argument (no overflow).
+#[inline(always)]
+pub fn sigmoid(l: f32) -> f32 {
+    let e = exp_neg(-l.abs());
+    let inv = 1.0 / (1.0 + e);
+    if l >= 0.0 {
+        inv
+    } else {
+        e * inv
+    }
+}
+
 /// softplus(-|l|) = ln(1 + e^-|l|) and the sigmoid σ(l), from one exponential.
 #[inline(always)]
 pub fn softplus_neg_abs_and_sigmoid(l: f32) -> (f32, f32) {

@@ -173,6 +173,14 @@ pub trait FlexLossKernels: burn::backend::Backend {
 
     /// Binary cross-entropy on logits, mean over all values; see `bernoulli.rs`.
     fn bce_logits_mean(logits: FloatTensor<Self>, x: FloatTensor<Self>) -> FloatTensor<Self>;
+
+    /// Squared error of the logits' sigmoid, mean over all values; see `bernoulli.rs`.
+    fn sigmoid_mse_mean(logits: FloatTensor<Self>, x: FloatTensor<Self>) -> FloatTensor<Self>;
+}
+
+fn sigmoid_mse_forward(logits: &FlexTensor, x: &FlexTensor) -> FlexTensor {
+    let v = bernoulli::sigmoid_mse_mean_forward(values(logits), values(x), shape(logits)[0]);
+    tensor(vec![v], vec![1])
 }
 
 fn neg_elbo_forward(logits: &FlexTensor, x: &FlexTensor, mu: &FlexTensor, logvar: &FlexTensor, beta: f32) -> FlexTensor {
@@ -193,6 +201,29 @@ impl FlexLossKernels for Flex {
 
     fn bce_logits_mean(logits: FlexTensor, x: FlexTensor) -> FlexTensor {
         bce_forward(&contiguous(logits), &contiguous(x))
+    }
+
+    fn sigmoid_mse_mean(logits: FlexTensor, x: FlexTensor) -> FlexTensor {
+        sigmoid_mse_forward(&contiguous(logits), &contiguous(x))
+    }
+}
+
+#[derive(Debug)]
+struct SigmoidMseBackward;
+
+impl Backward<Flex, 2> for SigmoidMseBackward {
+    type State = (FlexTensor, FlexTensor);
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+        let [node_l, node_x] = ops.parents;
+        let g = contiguous(grads.consume::<Flex>(&ops.node));
+        let g = values(&g)[0];
+        let (logits, x) = ops.state;
+        if let Some(node) = node_l {
+            let dl = bernoulli::sigmoid_mse_mean_backward(values(&logits), values(&x), shape(&logits)[0], g);
+            grads.register::<Flex>(node.id, tensor(dl, shape(&logits)));
+        }
+        debug_assert!(node_x.is_none(), "the fused squared error does not differentiate the data");
     }
 }
 
@@ -273,6 +304,16 @@ impl<C: CheckpointStrategy> FlexLossKernels for Autodiff<Flex, C> {
             OpsKind::UnTracked(prep) => prep.finish(out),
         }
     }
+
+    fn sigmoid_mse_mean(logits: FloatTensor<Self>, x: FloatTensor<Self>) -> FloatTensor<Self> {
+        let parents = [logits.node(), x.node()];
+        let (l, xs) = (contiguous(logits.into_primitive()), contiguous(x.into_primitive()));
+        let out = sigmoid_mse_forward(&l, &xs);
+        match SigmoidMseBackward.prepare::<C>(parents).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => prep.finish((l, xs), out),
+            OpsKind::UnTracked(prep) => prep.finish(out),
+        }
+    }
 }
 
 /// The fused Bernoulli negative ELBO (batch mean, KL weighted by `beta`) when the tensors are
@@ -309,6 +350,21 @@ pub(crate) fn bce_logits_mean(logits: &Tensor<2>, x: &Tensor<2>) -> Option<Tenso
         return None;
     }
     Some(Tensor::from_dispatch(<Dispatch as FlexLossKernels>::bce_logits_mean(
+        logits.clone().into_dispatch(),
+        x.clone().into_dispatch(),
+    )))
+}
+
+/// The fused mean squared error of the logits' sigmoid against `x`, or `None` for the caller's
+/// plain path (see [`bernoulli_neg_elbo`]). The data `x` must not require a gradient.
+///
+/// # Shapes
+/// `logits`, `x`: `[B, P]` → `[1]`
+pub(crate) fn sigmoid_mse_mean(logits: &Tensor<2>, x: &Tensor<2>) -> Option<Tensor<1>> {
+    if !active(&logits.device()) || logits.dtype() != DType::F32 || x.dtype() != DType::F32 || x.is_require_grad() {
+        return None;
+    }
+    Some(Tensor::from_dispatch(<Dispatch as FlexLossKernels>::sigmoid_mse_mean(
         logits.clone().into_dispatch(),
         x.clone().into_dispatch(),
     )))

@@ -141,6 +141,30 @@ fn fused_bce_matches_plain_value_and_gradient() {
     }
 }
 
+#[test]
+fn fused_sigmoid_mse_matches_plain_value_and_gradient() {
+    let device = Device::flex().autodiff();
+    let mut rng = crate::rng::stream(31, 0);
+    for (b, p) in [(1, 5), (7, 33), (128, 784)] {
+        let logits = random(&mut rng, [b, p], -12.0, 12.0, &device);
+        let x = random(&mut rng, [b, p], 0.0, 1.0, &device);
+        let run = |fused: bool| {
+            let lg = logits.clone().require_grad();
+            let loss = if fused {
+                super::sigmoid_mse_mean(&lg, &x).expect("Flex, f32")
+            } else {
+                crate::loss::mse(burn::tensor::activation::sigmoid(lg.clone()), x.clone())
+            };
+            let grads = (loss.clone() * 2.0).backward();
+            (loss.into_scalar::<f32>(), lg.grad(&grads).unwrap())
+        };
+        let ((vf, gf), (vp, gp)) = (run(true), run(false));
+        assert!(((vf - vp) / vp).abs() < 1e-5, "({b}, {p}): value {vf} vs {vp}");
+        let err = max_rel_err(&gf, &gp);
+        assert!(err < 1e-4, "({b}, {p}): gradient differs by {err}");
+    }
+}
+
 /// Runs `forward` on `x` with and without the fused kernels (the module's own `forward` is the
 /// plain path) and compares the output and the gradients of the input, weight and bias, under
 /// a random upstream gradient.
