@@ -1,11 +1,12 @@
 //! Where a conv model's training step goes, through the fused kernels: each layer of aekit's
 //! default `--model conv` (MNIST, batch 128) timed alone, forward and forward + backward; with
 //! `dncnn`, the photo denoiser's whole stack (3 -> 48, six 48 -> 48, 48 -> 3, 3x3, ReLU, global
-//! residual; batch 16 of 48x48 RGB crops). A profiling aid for the convolution kernels (issue
+//! residual; batch 16 of 48x48 RGB crops); with `srcnn`, SRCNN 9-5-5 (64 and 32 channels; batch
+//! 128 of 28x28). A profiling aid for the convolution kernels (issue
 //! 18), not a benchmark: the side-by-side figures against PyTorch come from `bench/conv_ae` and
 //! `bench/conv_speed`.
 //!
-//!   cargo build --release --examples && target/release/examples/conv_layers [REPS] [dncnn]
+//!   cargo build --release --examples && target/release/examples/conv_layers [REPS] [dncnn|srcnn]
 //!
 //! Prints one line per layer (or one for the stack): median milliseconds over REPS (default 15)
 //! after two warm-ups.
@@ -57,6 +58,18 @@ fn main() {
             drop(y.powi_scalar(2).mean().backward());
         };
         println!("dncnn d8 w48, batch 16 of 48x48: forward+backward {:7.3} ms", time(reps, step));
+        return;
+    }
+    if std::env::args().nth(2).as_deref() == Some("srcnn") {
+        let layer = |ci, co, k: usize| Conv2dConfig::new([ci, co], [k, k]).with_padding(PaddingConfig2d::Explicit(k / 2, k / 2, k / 2, k / 2)).init(&device);
+        let (l1, l2, l3) = (layer(1, 64, 9), layer(64, 32, 5), layer(32, 1, 5));
+        let x = Tensor::<4>::random([128, 1, 28, 28], Distribution::Uniform(0.0, 1.0), &device);
+        let step = || {
+            let h = fused::conv2d_relu(&l2, fused::conv2d_relu(&l1, x.clone()));
+            let y = fused::conv2d(&l3, h);
+            drop((y - x.clone()).powi_scalar(2).mean().backward());
+        };
+        println!("srcnn 9-5-5 64/32, batch 128 of 28x28: forward+backward {:7.3} ms", time(reps, step));
         return;
     }
     let b = 128;

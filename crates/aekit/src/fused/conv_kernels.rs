@@ -19,6 +19,7 @@ use std::mem::MaybeUninit;
 use gemm::{gemm, Parallelism};
 use rayon::prelude::*;
 
+use super::lanes::{simd, Simd};
 use super::transpose::{channels_last_to_planes, planes_to_channels_last};
 pub(crate) use super::winograd::Order;
 use super::{direct, nhwc, winograd};
@@ -363,10 +364,20 @@ fn from_channel_major_uninit(src: &[f32], c: usize, n: usize, dst: &mut [MaybeUn
 }
 
 /// `dy` where the ReLU's output `y` is positive, 0 elsewhere: the gradient before the ReLU.
-pub(crate) fn relu_grad(dy: &[f32], y: &[f32], dst: &mut [f32]) {
+/// A bit mask (`dy & -(y > 0)`), not a branch: the branch `if y > 0 { dy } else { 0 }` compiled
+/// to scalar code, 9% of SRCNN's training step on its 64-channel first layer.
+#[inline(always)]
+fn relu_grad_lanes<const L: usize>(dy: &[f32], y: &[f32], dst: &mut [f32]) {
     for ((d, g), y) in dst.iter_mut().zip(dy).zip(y) {
-        *d = if *y > 0.0 { *g } else { 0.0 };
+        let keep = ((*y > 0.0) as u32).wrapping_neg();
+        *d = f32::from_bits(g.to_bits() & keep);
     }
+}
+
+dispatch!(relu_grad_any, relu_grad_lanes, (dy: &[f32], y: &[f32], dst: &mut [f32]));
+
+pub(crate) fn relu_grad(dy: &[f32], y: &[f32], dst: &mut [f32]) {
+    relu_grad_any(dy, y, dst)
 }
 
 /// Sums of the rows of a `[c, len]` matrix, in f64 (eight f32 lanes within a row).

@@ -6,13 +6,14 @@
 //! path stays: [`set_enabled`]`(false)` (the program's `--no-fused`) turns every fast path off,
 //! and tensors on other backends (wgpu, CUDA) always take it.
 
+// `lanes` first: its `dispatch!` macro is visible only to the modules declared after it.
+#[macro_use]
+mod lanes;
 pub mod adam;
 mod bernoulli;
 mod conv;
 mod conv_kernels;
 mod math;
-#[macro_use]
-mod lanes;
 mod ftz;
 mod matmul_conv;
 mod direct;
