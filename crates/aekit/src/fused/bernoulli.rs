@@ -21,8 +21,9 @@ fn bce_value(l: f32, x: f32) -> f32 {
     l.max(0.0) - l * x + sp
 }
 
+/// Σ f(l, x) over a row.
 #[inline(always)]
-fn bce_row_body(l: &[f32], x: &[f32]) -> f32 {
+fn row_sum(l: &[f32], x: &[f32], f: impl Fn(f32, f32) -> f32) -> f32 {
     // Eight running sums: a single one would chain every addition and keep the loop scalar.
     const LANES: usize = 8;
     let mut acc = [0.0f32; LANES];
@@ -30,11 +31,16 @@ fn bce_row_body(l: &[f32], x: &[f32]) -> f32 {
     let (lr, xr) = (lc.remainder(), xc.remainder());
     for (lb, xb) in lc.zip(xc) {
         for k in 0..LANES {
-            acc[k] += bce_value(lb[k], xb[k]);
+            acc[k] += f(lb[k], xb[k]);
         }
     }
-    let tail: f32 = lr.iter().zip(xr).map(|(&l, &x)| bce_value(l, x)).sum();
+    let tail: f32 = lr.iter().zip(xr).map(|(&l, &x)| f(l, x)).sum();
     acc.iter().sum::<f32>() + tail
+}
+
+#[inline(always)]
+fn bce_row_body(l: &[f32], x: &[f32]) -> f32 {
+    row_sum(l, x, bce_value)
 }
 simd_dispatch!(bce_row(l: &[f32], x: &[f32]) -> f32 => bce_row_body);
 
@@ -116,18 +122,10 @@ pub(crate) fn bce_mean_backward(logits: &[f32], x: &[f32], b: usize, g: f32) -> 
 
 #[inline(always)]
 fn sq_err_row_body(l: &[f32], x: &[f32]) -> f32 {
-    const LANES: usize = 8;
-    let mut acc = [0.0f32; LANES];
-    let (lc, xc) = (l.chunks_exact(LANES), x.chunks_exact(LANES));
-    let (lr, xr) = (lc.remainder(), xc.remainder());
-    for (lb, xb) in lc.zip(xc) {
-        for k in 0..LANES {
-            let d = sigmoid(lb[k]) - xb[k];
-            acc[k] += d * d;
-        }
-    }
-    let tail: f32 = lr.iter().zip(xr).map(|(&l, &x)| (sigmoid(l) - x) * (sigmoid(l) - x)).sum();
-    acc.iter().sum::<f32>() + tail
+    row_sum(l, x, |l, x| {
+        let d = sigmoid(l) - x;
+        d * d
+    })
 }
 simd_dispatch!(sq_err_row(l: &[f32], x: &[f32]) -> f32 => sq_err_row_body);
 

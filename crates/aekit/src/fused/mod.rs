@@ -179,9 +179,44 @@ pub trait FlexLossKernels: burn::backend::Backend {
     fn sigmoid_mse_mean(logits: FloatTensor<Self>, x: FloatTensor<Self>) -> FloatTensor<Self>;
 }
 
-fn sigmoid_mse_forward(logits: &FlexTensor, x: &FlexTensor) -> FlexTensor {
-    let v = bernoulli::sigmoid_mse_mean_forward(values(logits), values(x), shape(logits)[0]);
-    tensor(vec![v], vec![1])
+/// A per-value loss on logits, averaged over every value (one fused pass each way).
+#[derive(Clone, Copy, Debug)]
+enum LogitsLoss {
+    /// Binary cross-entropy.
+    Bce,
+    /// Squared error of the sigmoid.
+    SigmoidMse,
+}
+
+impl LogitsLoss {
+    fn forward(self, logits: &FlexTensor, x: &FlexTensor) -> FlexTensor {
+        let (l, xs, b) = (values(logits), values(x), shape(logits)[0]);
+        let v = match self {
+            LogitsLoss::Bce => bernoulli::bce_mean_forward(l, xs, b),
+            LogitsLoss::SigmoidMse => bernoulli::sigmoid_mse_mean_forward(l, xs, b),
+        };
+        tensor(vec![v], vec![1])
+    }
+
+    /// The gradient with respect to the logits, times `g`.
+    fn backward(self, logits: &FlexTensor, x: &FlexTensor, g: f32) -> Vec<f32> {
+        let (l, xs, b) = (values(logits), values(x), shape(logits)[0]);
+        match self {
+            LogitsLoss::Bce => bernoulli::bce_mean_backward(l, xs, b, g),
+            LogitsLoss::SigmoidMse => bernoulli::sigmoid_mse_mean_backward(l, xs, b, g),
+        }
+    }
+
+    /// On Flex, with or without autodiff (the loss as a graph node with [`LogitsLossBackward`]).
+    fn tracked<C: CheckpointStrategy>(self, logits: FloatTensor<Autodiff<Flex, C>>, x: FloatTensor<Autodiff<Flex, C>>) -> FloatTensor<Autodiff<Flex, C>> {
+        let parents = [logits.node(), x.node()];
+        let (l, xs) = (contiguous(logits.into_primitive()), contiguous(x.into_primitive()));
+        let out = self.forward(&l, &xs);
+        match LogitsLossBackward(self).prepare::<C>(parents).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => prep.finish((l, xs), out),
+            OpsKind::UnTracked(prep) => prep.finish(out),
+        }
+    }
 }
 
 fn neg_elbo_forward(logits: &FlexTensor, x: &FlexTensor, mu: &FlexTensor, logvar: &FlexTensor, beta: f32) -> FlexTensor {
@@ -190,10 +225,6 @@ fn neg_elbo_forward(logits: &FlexTensor, x: &FlexTensor, mu: &FlexTensor, logvar
     tensor(vec![v], vec![1])
 }
 
-fn bce_forward(logits: &FlexTensor, x: &FlexTensor) -> FlexTensor {
-    let v = bernoulli::bce_mean_forward(values(logits), values(x), shape(logits)[0]);
-    tensor(vec![v], vec![1])
-}
 
 impl FlexLossKernels for Flex {
     fn bernoulli_neg_elbo(logits: FlexTensor, x: FlexTensor, mu: FlexTensor, logvar: FlexTensor, beta: f32) -> FlexTensor {
@@ -201,18 +232,18 @@ impl FlexLossKernels for Flex {
     }
 
     fn bce_logits_mean(logits: FlexTensor, x: FlexTensor) -> FlexTensor {
-        bce_forward(&contiguous(logits), &contiguous(x))
+        LogitsLoss::Bce.forward(&contiguous(logits), &contiguous(x))
     }
 
     fn sigmoid_mse_mean(logits: FlexTensor, x: FlexTensor) -> FlexTensor {
-        sigmoid_mse_forward(&contiguous(logits), &contiguous(x))
+        LogitsLoss::SigmoidMse.forward(&contiguous(logits), &contiguous(x))
     }
 }
 
 #[derive(Debug)]
-struct SigmoidMseBackward;
+struct LogitsLossBackward(LogitsLoss);
 
-impl Backward<Flex, 2> for SigmoidMseBackward {
+impl Backward<Flex, 2> for LogitsLossBackward {
     type State = (FlexTensor, FlexTensor);
 
     fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
@@ -221,29 +252,10 @@ impl Backward<Flex, 2> for SigmoidMseBackward {
         let g = values(&g)[0];
         let (logits, x) = ops.state;
         if let Some(node) = node_l {
-            let dl = bernoulli::sigmoid_mse_mean_backward(values(&logits), values(&x), shape(&logits)[0], g);
-            grads.register::<Flex>(node.id, tensor(dl, shape(&logits)));
+            grads.register::<Flex>(node.id, tensor(self.0.backward(&logits, &x, g), shape(&logits)));
         }
-        debug_assert!(node_x.is_none(), "the fused squared error does not differentiate the data");
-    }
-}
-
-#[derive(Debug)]
-struct BceBackward;
-
-impl Backward<Flex, 2> for BceBackward {
-    type State = (FlexTensor, FlexTensor);
-
-    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
-        let [node_l, node_x] = ops.parents;
-        let g = contiguous(grads.consume::<Flex>(&ops.node));
-        let g = values(&g)[0];
-        let (logits, x) = ops.state;
-        if let Some(node) = node_l {
-            let dl = bernoulli::bce_mean_backward(values(&logits), values(&x), shape(&logits)[0], g);
-            grads.register::<Flex>(node.id, tensor(dl, shape(&logits)));
-        }
-        debug_assert!(node_x.is_none(), "the fused BCE does not differentiate the data");
+        // The data is a constant of the objective; a gradient for it is never needed here.
+        debug_assert!(node_x.is_none(), "the fused {:?} loss does not differentiate the data", self.0);
     }
 }
 
@@ -297,23 +309,11 @@ impl<C: CheckpointStrategy> FlexLossKernels for Autodiff<Flex, C> {
     }
 
     fn bce_logits_mean(logits: FloatTensor<Self>, x: FloatTensor<Self>) -> FloatTensor<Self> {
-        let parents = [logits.node(), x.node()];
-        let (l, xs) = (contiguous(logits.into_primitive()), contiguous(x.into_primitive()));
-        let out = bce_forward(&l, &xs);
-        match BceBackward.prepare::<C>(parents).compute_bound().stateful() {
-            OpsKind::Tracked(prep) => prep.finish((l, xs), out),
-            OpsKind::UnTracked(prep) => prep.finish(out),
-        }
+        LogitsLoss::Bce.tracked::<C>(logits, x)
     }
 
     fn sigmoid_mse_mean(logits: FloatTensor<Self>, x: FloatTensor<Self>) -> FloatTensor<Self> {
-        let parents = [logits.node(), x.node()];
-        let (l, xs) = (contiguous(logits.into_primitive()), contiguous(x.into_primitive()));
-        let out = sigmoid_mse_forward(&l, &xs);
-        match SigmoidMseBackward.prepare::<C>(parents).compute_bound().stateful() {
-            OpsKind::Tracked(prep) => prep.finish((l, xs), out),
-            OpsKind::UnTracked(prep) => prep.finish(out),
-        }
+        LogitsLoss::SigmoidMse.tracked::<C>(logits, x)
     }
 }
 

@@ -252,21 +252,50 @@ fn masked<'a>(dy: &'a [f32], y: Option<&[f32]>, buf: &'a mut Vec<f32>) -> &'a [f
     }
 }
 
+/// What every kernel here sets up: the im2col matrix's shape and layout, the weight in its
+/// column order, and the chunks of images.
+struct Plan<'a> {
+    /// Kernel positions per image, taps, and im2col columns (taps x channels).
+    n: usize,
+    taps: usize,
+    k: usize,
+    cols: Cols,
+    t: Taps,
+    /// The weight as `[a, k]` in `cols`' column order.
+    wk: Cow<'a, [f32]>,
+    /// Images per chunk, and the gemm's threads.
+    bc: usize,
+    par: gemm::Parallelism,
+}
+
+impl<'a> Plan<'a> {
+    /// For `g` and a weight of `a` rows (output channels of a convolution, input channels of a
+    /// transposed one).
+    fn new(g: &Geom, batch: usize, weight: &'a [f32], a: usize) -> Plan<'a> {
+        let (n, taps) = (g.ho * g.wo, g.kernel[0] * g.kernel[1]);
+        let cols = Cols::of(g.c);
+        let bc = chunk_len(batch, g);
+        Plan { n, taps, k: taps * g.c, cols, t: Taps::new(g), wk: weight_k(weight, a, g.c, taps, cols), bc, par: gemm_threads(batch.div_ceil(bc)) }
+    }
+
+    /// A convolution's input `x` (in `order`) as the im2col reads it: channels-last with any
+    /// border for `Pixels`, NCHW for `Taps`; and the order that is.
+    fn input<'x>(&self, g: &Geom, x: &'x [f32], order: Order) -> (Cow<'x, [f32]>, Order) {
+        let to = if self.cols == Cols::Pixels && matches!(order, Order::ChannelsLast(_)) { order } else { self.cols.order() };
+        (as_order(x, order, to, g.c, g.h, g.w), to)
+    }
+}
+
 /// Convolution, the contract of `conv_kernels::conv2d_ordered` for a layer no other fast kernel
 /// takes: `x` `[batch, g.c, g.h, g.w]` in `x_order` → `[batch, o, g.ho, g.wo]` channels-last
 /// without a border, ReLU applied when `relu`.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn conv2d(g: &Geom, batch: usize, x: &[f32], x_order: Order, weight: &[f32], bias: &[f32], relu: bool) -> Vec<f32> {
-    let (o, n, taps) = (bias.len(), g.ho * g.wo, g.kernel[0] * g.kernel[1]);
-    let k = taps * g.c;
-    let cl = Cols::of(g.c);
-    let xo = if cl == Cols::Pixels && matches!(x_order, Order::ChannelsLast(_)) { x_order } else { cl.order() };
-    let x = as_order(x, x_order, xo, g.c, g.h, g.w);
+    let o = bias.len();
+    let pl = Plan::new(g, batch, weight, o);
+    let Plan { n, k, cols: cl, ref t, ref wk, bc, par, .. } = pl;
+    let (x, xo) = pl.input(g, x, x_order);
     let x_img = xo.image_len(g.c, g.h, g.w);
-    let wk = weight_k(weight, o, g.c, taps, cl);
-    let t = Taps::new(g);
-    let bc = chunk_len(batch, g);
-    let par = gemm_threads(batch.div_ceil(bc));
     let len = batch * n * o;
     let mut y: Vec<f32> = Vec::with_capacity(len);
     y.spare_capacity_mut()[..len].par_chunks_mut((bc * n * o).max(1)).enumerate().for_each(|(ci, yc)| {
@@ -274,9 +303,9 @@ pub(crate) fn conv2d(g: &Geom, batch: usize, x: &[f32], x_order: Order, weight: 
         let nb = ld / n.max(1);
         let mut cols = scratch(k * ld);
         for b in 0..nb {
-            gather(cl, &t, g, &x[(ci * bc + b) * x_img..][..x_img], xo, &mut cols, ld, b * n);
+            gather(cl, t, g, &x[(ci * bc + b) * x_img..][..x_img], xo, &mut cols, ld, b * n);
         }
-        gemm_uninit(ld, o, k, yc, o, cl.mat(&cols, ld, k), M::new(&wk, 1, k), par);
+        gemm_uninit(ld, o, k, yc, o, cl.mat(&cols, ld, k), M::new(wk, 1, k), par);
         // SAFETY: the gemm wrote every value of the chunk.
         let yc = unsafe { &mut *(yc as *mut [MaybeUninit<f32>] as *mut [f32]) };
         bias_relu_in_place(yc, bias, relu);
@@ -328,18 +357,12 @@ pub(crate) fn conv2d_backward(
     dy_order: Order,
     want: Wanted,
 ) -> ConvGrads {
-    let (n, taps) = (g.ho * g.wo, g.kernel[0] * g.kernel[1]);
-    let k = taps * g.c;
-    let cl = Cols::of(g.c);
+    let pl = Plan::new(g, batch, weight, o);
+    let Plan { n, taps, k, cols: cl, ref t, ref wk, bc, par } = pl;
     let dy = as_order(dy, dy_order, ROWS, o, g.ho, g.wo);
     let y = y.map(|y| as_order(y, dy_order, ROWS, o, g.ho, g.wo));
-    let xo = if cl == Cols::Pixels && matches!(x_order, Order::ChannelsLast(_)) { x_order } else { cl.order() };
-    let x = as_order(x, x_order, xo, g.c, g.h, g.w);
+    let (x, xo) = pl.input(g, x, x_order);
     let x_img = xo.image_len(g.c, g.h, g.w);
-    let wk = weight_k(weight, o, g.c, taps, cl);
-    let t = Taps::new(g);
-    let bc = chunk_len(batch, g);
-    let par = gemm_threads(batch.div_ceil(bc));
     let mut grads = backward_chunks(batch, bc, x_img, want, o * k, o, |ci, nb, dxc| {
         let ld = nb * n;
         let range = ci * bc * n * o..(ci * bc + nb) * n * o;
@@ -350,7 +373,7 @@ pub(crate) fn conv2d_backward(
         if want.w {
             cols = scratch(k * ld);
             for b in 0..nb {
-                gather(cl, &t, g, &x[(ci * bc + b) * x_img..][..x_img], xo, &mut cols, ld, b * n);
+                gather(cl, t, g, &x[(ci * bc + b) * x_img..][..x_img], xo, &mut cols, ld, b * n);
             }
             dw = vec![0.0f32; o * k];
             gemm_into(o, k, ld, &mut dw, k, M::new(dz, 1, o), cl.mat(&cols, ld, k), false, par);
@@ -359,11 +382,11 @@ pub(crate) fn conv2d_backward(
             let dxc = zeroed(dxc);
             let mut dcols = scratch(k * ld);
             match cl {
-                Cols::Pixels => gemm_into(ld, k, o, &mut dcols, k, M::new(dz, o, 1), M::new(&wk, k, 1), false, par),
-                Cols::Taps => gemm_into(k, ld, o, &mut dcols, ld, M::new(&wk, 1, k), M::new(dz, 1, o), false, par),
+                Cols::Pixels => gemm_into(ld, k, o, &mut dcols, k, M::new(dz, o, 1), M::new(wk, k, 1), false, par),
+                Cols::Taps => gemm_into(k, ld, o, &mut dcols, ld, M::new(wk, 1, k), M::new(dz, 1, o), false, par),
             }
             for b in 0..nb {
-                scatter(cl, &t, g, &dcols, ld, b * n, &mut dxc[b * x_img..][..x_img], xo);
+                scatter(cl, t, g, &dcols, ld, b * n, &mut dxc[b * x_img..][..x_img], xo);
             }
             recycle([dcols]);
         }
@@ -390,15 +413,10 @@ fn grid_rows<'a>(x: &'a [f32], order: Order, ci: usize, g: &Geom) -> (Cow<'a, [f
 /// for fewer than 8 output channels), in the order returned.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn conv_transpose2d(g: &Geom, batch: usize, x: &[f32], x_order: Order, weight: &[f32], bias: &[f32], relu: bool) -> (Vec<f32>, Order) {
-    let (n, taps) = (g.ho * g.wo, g.kernel[0] * g.kernel[1]);
-    let k = taps * g.c;
-    let ci = weight.len() / k.max(1);
-    let cl = Cols::of(g.c);
+    let ci = weight.len() / (g.kernel[0] * g.kernel[1] * g.c).max(1);
+    let pl = Plan::new(g, batch, weight, ci);
+    let Plan { n, k, cols: cl, ref t, ref wk, bc, par, .. } = pl;
     let (x, _) = grid_rows(x, x_order, ci, g);
-    let wk = weight_k(weight, ci, g.c, taps, cl);
-    let t = Taps::new(g);
-    let bc = chunk_len(batch, g);
-    let par = gemm_threads(batch.div_ceil(bc));
     let (img, plane) = (g.image(), (g.h * g.w).max(1));
     let len = batch * img;
     let mut y: Vec<f32> = Vec::with_capacity(len);
@@ -409,11 +427,11 @@ pub(crate) fn conv_transpose2d(g: &Geom, batch: usize, x: &[f32], x_order: Order
         let xc = &x[chunk * bc * n * ci..][..ld * ci];
         let mut cols = scratch(k * ld);
         match cl {
-            Cols::Pixels => gemm_into(ld, k, ci, &mut cols, k, M::new(xc, ci, 1), M::new(&wk, k, 1), false, par),
-            Cols::Taps => gemm_into(k, ld, ci, &mut cols, ld, M::new(&wk, 1, k), M::new(xc, 1, ci), false, par),
+            Cols::Pixels => gemm_into(ld, k, ci, &mut cols, k, M::new(xc, ci, 1), M::new(wk, k, 1), false, par),
+            Cols::Taps => gemm_into(k, ld, ci, &mut cols, ld, M::new(wk, 1, k), M::new(xc, 1, ci), false, par),
         }
         for b in 0..nb {
-            scatter(cl, &t, g, &cols, ld, b * n, &mut yc[b * img..][..img], cl.order());
+            scatter(cl, t, g, &cols, ld, b * n, &mut yc[b * img..][..img], cl.order());
         }
         match cl {
             Cols::Pixels => bias_relu_in_place(yc, bias, relu),
@@ -443,18 +461,13 @@ pub(crate) fn conv_transpose2d_backward(
     dy_order: Order,
     want: Wanted,
 ) -> ConvGrads {
-    let (n, taps) = (g.ho * g.wo, g.kernel[0] * g.kernel[1]);
-    let k = taps * g.c;
-    let ci = weight.len() / k.max(1);
-    let cl = Cols::of(g.c);
+    let ci = weight.len() / (g.kernel[0] * g.kernel[1] * g.c).max(1);
+    let pl = Plan::new(g, batch, weight, ci);
+    let Plan { n, taps, k, cols: cl, ref t, ref wk, bc, par } = pl;
     let out = cl.order();
     let dy = as_order(dy, dy_order, out, g.c, g.h, g.w);
     let y = y.map(|y| as_order(y, dy_order, out, g.c, g.h, g.w));
     let (x, xo) = grid_rows(x, x_order, ci, g);
-    let wk = weight_k(weight, ci, g.c, taps, cl);
-    let t = Taps::new(g);
-    let bc = chunk_len(batch, g);
-    let par = gemm_threads(batch.div_ceil(bc));
     let (img, plane) = (g.image(), (g.h * g.w).max(1));
     let mut grads = backward_chunks(batch, bc, ci * n, want, ci * k, g.c, |chunk, nb, dxc| {
         let ld = nb * n;
@@ -463,10 +476,10 @@ pub(crate) fn conv_transpose2d_backward(
         let dz = masked(&dy[range.clone()], y.as_ref().map(|y| &y[range]), &mut buf);
         let mut cols = scratch(k * ld);
         for b in 0..nb {
-            gather(cl, &t, g, &dz[b * img..][..img], out, &mut cols, ld, b * n);
+            gather(cl, t, g, &dz[b * img..][..img], out, &mut cols, ld, b * n);
         }
         if let Some(dxc) = dxc {
-            gemm_uninit(ld, ci, k, dxc, ci, cl.mat(&cols, ld, k), M::new(&wk, 1, k), par);
+            gemm_uninit(ld, ci, k, dxc, ci, cl.mat(&cols, ld, k), M::new(wk, 1, k), par);
         }
         let mut dw = Vec::new();
         if want.w {
