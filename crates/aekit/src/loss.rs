@@ -47,6 +47,18 @@ pub fn mse(y: Tensor<2>, x: Tensor<2>) -> Tensor<1> {
     (y - x).square().mean()
 }
 
+/// Mean squared error per value of the sigmoid of the logits.
+///
+/// # Shapes
+/// `logits`, `x`: `[B, P]` → `[1]`
+pub fn mse_of_sigmoid(logits: Tensor<2>, x: Tensor<2>) -> Tensor<1> {
+    // One pass, value and gradient, on the CPU backend (crate::fused).
+    if let Some(loss) = crate::fused::sigmoid_mse_mean(&logits, &x) {
+        return loss;
+    }
+    mse(burn::tensor::activation::sigmoid(logits), x)
+}
+
 /// Binary cross-entropy of every value, from logits, unreduced:
 /// max(l, 0) - l x + log(1 + exp(-|l|)).
 ///

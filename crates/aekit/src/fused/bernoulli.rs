@@ -106,17 +106,29 @@ pub(crate) fn backward(
 /// # Shapes
 /// `logits`, `x`: `[B, P]` row-major
 pub(crate) fn bce_mean_forward(logits: &[f32], x: &[f32], b: usize) -> f32 {
-    let p = logits.len() / b;
-    let rows: Vec<f32> = logits.par_chunks(p).zip(x.par_chunks(p)).map(|(l, x)| bce_row(l, x)).collect();
-    rows.iter().sum::<f32>() / logits.len() as f32
+    mean_per_value(logits, x, b, bce_row)
 }
 
 /// The gradient of [`bce_mean_forward`] with respect to the logits, times `g`.
 pub(crate) fn bce_mean_backward(logits: &[f32], x: &[f32], b: usize, g: f32) -> Vec<f32> {
-    let p = logits.len() / b;
+    grad_per_value(logits, x, b, g, bce_grad)
+}
+
+/// The mean over all values of a per-value loss, from the per-row sums `row` (rows in parallel,
+/// added in row order, so the value does not depend on the thread count).
+fn mean_per_value(logits: &[f32], x: &[f32], b: usize, row: fn(&[f32], &[f32]) -> f32) -> f32 {
+    let p = (logits.len() / b.max(1)).max(1);
+    let rows: Vec<f32> = logits.par_chunks(p).zip(x.par_chunks(p)).map(|(l, x)| row(l, x)).collect();
+    rows.iter().sum::<f32>() / logits.len() as f32
+}
+
+/// The gradient of [`mean_per_value`] times `g`, from the per-row gradient `grad` (which takes
+/// the scale `g / values`).
+fn grad_per_value(logits: &[f32], x: &[f32], b: usize, g: f32, grad: fn(&[f32], &[f32], f32, &mut [f32])) -> Vec<f32> {
+    let p = (logits.len() / b.max(1)).max(1);
     let scale = g / logits.len() as f32;
     let mut dl = vec![0.0f32; logits.len()];
-    dl.par_chunks_mut(p).zip(logits.par_chunks(p).zip(x.par_chunks(p))).for_each(|(o, (l, x))| bce_grad(l, x, scale, o));
+    dl.par_chunks_mut(p).zip(logits.par_chunks(p).zip(x.par_chunks(p))).for_each(|(o, (l, x))| grad(l, x, scale, o));
     dl
 }
 
@@ -145,16 +157,10 @@ simd_dispatch!(sq_err_grad(l: &[f32], x: &[f32], scale: f32, out: &mut [f32]) =>
 /// # Shapes
 /// `logits`, `x`: `[B, P]` row-major
 pub(crate) fn sigmoid_mse_mean_forward(logits: &[f32], x: &[f32], b: usize) -> f32 {
-    let p = logits.len() / b.max(1);
-    let rows: Vec<f32> = logits.par_chunks(p.max(1)).zip(x.par_chunks(p.max(1))).map(|(l, x)| sq_err_row(l, x)).collect();
-    rows.iter().sum::<f32>() / logits.len() as f32
+    mean_per_value(logits, x, b, sq_err_row)
 }
 
 /// The gradient of [`sigmoid_mse_mean_forward`] with respect to the logits, times `g`.
 pub(crate) fn sigmoid_mse_mean_backward(logits: &[f32], x: &[f32], b: usize, g: f32) -> Vec<f32> {
-    let p = logits.len() / b.max(1);
-    let scale = g / logits.len() as f32;
-    let mut dl = vec![0.0f32; logits.len()];
-    dl.par_chunks_mut(p.max(1)).zip(logits.par_chunks(p.max(1)).zip(x.par_chunks(p.max(1)))).for_each(|(o, (l, x))| sq_err_grad(l, x, scale, o));
-    dl
+    grad_per_value(logits, x, b, g, sq_err_grad)
 }

@@ -168,17 +168,23 @@ fn activation(t: &FlexTensor) -> (&[f32], Order) {
     (&t.storage::<f32>()[base..base + b * order.image_len(c, h, w)], order)
 }
 
-/// `t` as a contiguous NCHW tensor (channels-last through aekit's transposes, which are faster
-/// than Flex's general strided copy).
-fn planar(t: FlexTensor) -> FlexTensor {
+/// `t` with its values in order `to` (copied through aekit's transposes, which are faster than
+/// Flex's general strided copy, unless they already are).
+fn in_order(t: FlexTensor, to: Order) -> FlexTensor {
     let t = normalize(t);
     match activation(&t) {
-        (_, Order::Planes) => t,
+        (_, order) if order == to => t,
         (v, order) => {
-            let [_, c, h, w] = dims4(&t);
-            tensor(k::reorder(v, order, Order::Planes, c, h, w).into_owned(), shape(&t))
+            let dims = dims4(&t);
+            let [_, c, h, w] = dims;
+            ordered(k::reorder(v, order, to, c, h, w).into_owned(), to, dims)
         }
     }
+}
+
+/// `t` as a contiguous NCHW tensor.
+fn planar(t: FlexTensor) -> FlexTensor {
+    in_order(t, Order::Planes)
 }
 
 /// `[B, C, H, W]` values in `order` as a tensor of that shape: for channels-last, the interior
@@ -228,17 +234,8 @@ fn conv_t_forward(x: &FlexTensor, w: &FlexTensor, b: &FlexTensor, spec: ConvSpec
 /// A transposed convolution's input as its kernels take it: borderless channels-last for the
 /// channels-last kernels (a grid of one channel stays NCHW, the same values), NCHW otherwise.
 fn conv_t_input(x: FlexTensor) -> FlexTensor {
-    let x = normalize(x);
-    if !channels_last_on() || dims4(&x)[1] == 1 {
-        return planar(x);
-    }
-    match activation(&x) {
-        (_, Order::ChannelsLast(0)) => x,
-        (v, order) => {
-            let [b, c, h, w] = dims4(&x);
-            ordered(k::reorder(v, order, Order::ChannelsLast(0), c, h, w).into_owned(), Order::ChannelsLast(0), [b, c, h, w])
-        }
-    }
+    let to = if !channels_last_on() || dims4(&x)[1] == 1 { Order::Planes } else { Order::ChannelsLast(0) };
+    in_order(x, to)
 }
 
 impl FlexConvKernels for Flex {
@@ -286,25 +283,18 @@ impl Backward<Flex, 3> for ConvBackward {
             b: node_b.is_some(),
         };
         let batch = dims4(&x)[0];
+        let ((xv, x_order), y) = (activation(&x), y.as_ref().map(activation));
+        // dy in the order of the forward's output (y's), where the consumer's gradient came in
+        // the other one.
+        let (dyv, dyo) = activation(&dy);
+        let to = y.map_or(dyo, |(_, yo)| yo);
+        let dyv = k::reorder(dyv, dyo, to, o, spec.out[0], spec.out[1]);
+        let (yv, cl) = (y.map(|(v, _)| v), channels_last_on());
         // The input gradient comes in the input's order.
-        let (g, x_order) = if self.transposed {
-            let ((xv, xo), y) = (activation(&x), y.as_ref().map(activation));
-            let (dyv, dyo) = activation(&dy);
-            let to = y.map_or(dyo, |(_, yo)| yo);
-            let dyv = k::reorder(dyv, dyo, to, o, spec.out[0], spec.out[1]);
-            let geom = conv_t_geom(&x, o, spec);
-            let g = k::conv_transpose2d_backward_ordered(&geom, batch, xv, xo, values(&w), &dyv, y.map(|(v, _)| v), to, want, channels_last_on());
-            (g, xo)
+        let g = if self.transposed {
+            k::conv_transpose2d_backward_ordered(&conv_t_geom(&x, o, spec), batch, xv, x_order, values(&w), &dyv, yv, to, want, cl)
         } else {
-            let geom = conv_geom(&x, spec);
-            let ((xv, xo), y) = (activation(&x), y.as_ref().map(activation));
-            // dy in the order of the forward's output (y's), where the consumer's gradient
-            // came in the other one.
-            let (dyv, dyo) = activation(&dy);
-            let to = y.map_or(dyo, |(_, yo)| yo);
-            let dyv = k::reorder(dyv, dyo, to, o, spec.out[0], spec.out[1]);
-            let g = k::conv2d_backward_ordered(&geom, batch, xv, xo, values(&w), o, &dyv, y.map(|(v, _)| v), to, want, channels_last_on());
-            (g, xo)
+            k::conv2d_backward_ordered(&conv_geom(&x, spec), batch, xv, x_order, values(&w), o, &dyv, yv, to, want, cl)
         };
         if let (Some(node), Some(dx)) = (node_x, g.x) {
             grads.register::<Flex>(node.id, ordered(dx, x_order, dims4(&x)));

@@ -215,21 +215,25 @@ impl Autoencoder for ConvAe {
     fn loss_kind(&self) -> Loss {
         self.loss
     }
-    // Without a dense bottleneck the code is the last feature map itself: the stack runs from
-    // input to output without flattening it between (the same values).
     fn loss(&self, x: Tensor<2>, target: Tensor<2>, _noise: Option<Tensor<2>>) -> Tensor<1> {
-        let out = match self.to_latent {
-            Some(_) => self.decode(self.encode(x)),
-            None => self.stack.decode_map(self.stack.encode_map(x)),
-        };
-        reconstruction_loss(out, target, self.output, self.loss)
+        reconstruction_loss(self.pre_activation(x), target, self.output, self.loss)
     }
     fn reconstruct(&self, x: Tensor<2>) -> Tensor<2> {
-        let out = match self.to_latent {
+        activate(self.pre_activation(x), self.output)
+    }
+}
+
+impl ConvAe {
+    /// `decode(encode(x))`. Without a dense bottleneck the code is the last feature map itself,
+    /// so the stack runs from input to output without flattening it between (the same values).
+    ///
+    /// # Shapes
+    /// `x`: `[B, C·H·W]` → `[B, C·H·W]`
+    fn pre_activation(&self, x: Tensor<2>) -> Tensor<2> {
+        match self.to_latent {
             Some(_) => self.decode(self.encode(x)),
             None => self.stack.decode_map(self.stack.encode_map(x)),
-        };
-        activate(out, self.output)
+        }
     }
 }
 

@@ -132,12 +132,8 @@ pub fn reconstruction_loss(out: Tensor<2>, target: Tensor<2>, output: Output, ki
     match (kind, output) {
         (Loss::Bce, Output::Sigmoid) => loss::bce_with_logits(out, target),
         (Loss::Bce, Output::Identity) => unreachable!("rejected by ModelConfig::validate"),
-        // One pass forward and one backward on the CPU backend (crate::fused).
-        (Loss::Mse, Output::Sigmoid) => match crate::fused::sigmoid_mse_mean(&out, &target) {
-            Some(loss) => loss,
-            None => loss::mse(activate(out, Output::Sigmoid), target),
-        },
-        (Loss::Mse, o) => loss::mse(activate(out, o), target),
+        (Loss::Mse, Output::Sigmoid) => loss::mse_of_sigmoid(out, target),
+        (Loss::Mse, Output::Identity) => loss::mse(out, target),
     }
 }
 
