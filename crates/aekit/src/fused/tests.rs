@@ -298,11 +298,12 @@ fn channels_last_handoffs_match_plain() {
         m.bias = m.bias.as_ref().map(|b| reseeded(&mut rng, b, ci * k * k, &device));
         m
     };
-    let w5 = conv_k(24, 16, 1, 5, 2); // Winograd F(2, 5), padding 2: reads the 1-pixel border through a copy
+    let w5 = conv_k(24, 16, 1, 5, 2); // Winograd F(4, 5), padding 2: reads the 1-pixel border through a copy
     // Winograd without padding: its tiles' padded size matches the 1-pixel border, its padding not.
     let wv = conv_k(24, 16, 1, 3, 0);
     // 5x5, padding 2, on a centred 6x6 slice of the 8x8 output: the slice's strides are those of
-    // a 2-pixel border, but the pixels around it are real, not padding.
+    // a 2-pixel border, but the pixels around it are real, not padding. F(2, 5): its tiles cover
+    // 6x6 exactly, F(4, 5)'s would not.
     let w5s = conv_k(24, 16, 1, 5, 2);
     let mut conv = |ci: usize, co: usize, s: usize| conv_k(ci, co, s, 3, 1);
     let w1 = conv(16, 24, 1); // Winograd, 8x8: two whole tiles a side, channels-last out
