@@ -40,7 +40,9 @@ pub struct DataArgs {
     #[arg(long, conflicts_with = "resize")]
     pub patch_size: Option<usize>,
     /// With --patch-size: crops per training image per epoch (default: an epoch of about 8
-    /// million pixels of crops spread evenly over the images, at least 1 and at most two per PxP area per image).
+    /// million pixels of crops, 20 million for --task denoise without --model or with a photo
+    /// model, spread evenly over the images, at least 1 and at most two per PxP area per image
+    /// and 8 million pixels).
     #[arg(long, requires = "patch_size")]
     pub patches_per_image: Option<usize>,
     /// The default epoch's pixels of crops, when a task's photo defaults set it (not an

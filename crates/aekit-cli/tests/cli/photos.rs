@@ -50,9 +50,10 @@ fn photos_train_on_patches_of_mixed_sizes_with_the_photo_defaults() {
     assert_eq!(cfg["train"]["lr_schedule"].as_str(), Some("cosine"), "{cfg}");
     assert_eq!(cfg["task"]["noise"][0]["kind"].as_str(), Some("gaussian_range"), "{cfg}");
     let r = report(&t.path().join("full/report.json"));
-    // Crops per epoch: an epoch of 8 Mi pixels would be thousands per image, so the cap of
-    // round(2 area / 16²) per image: 1200, 2688, 2112, 576, 2870 → 9+21+17+5+22.
-    assert_eq!(r["n_train"].as_u64(), Some(74), "{r}");
+    // Crops per epoch: the denoiser's epoch of 20 Mi pixels would be thousands per image, so
+    // the cap of two per 16² of area per 8 Mi of epoch, round(5 area / 16²) per image: 1200,
+    // 2688, 2112, 576, 2870 → 23+53+41+11+56.
+    assert_eq!(r["n_train"].as_u64(), Some(184), "{r}");
     // Fixed crops per val/test image: the mean area over 16², whole: val/ 1600 → 6; test/
     // (1924 + 1350) / 2 = 1637 → 6 each.
     assert_eq!((r["n_val"].as_u64(), r["n_test"].as_u64()), (Some(6), Some(12)), "{r}");

@@ -59,7 +59,8 @@ impl PatchOptions {
 
 /// The default epoch: about this many pixels of crops (8 Mi: ~3,600 crops of 48x48, ~2,000
 /// of 64x64), spread evenly over the images, at least one crop per image and at most two per
-/// size² of its area (crops overlap; each has its own position, flip and noise). An epoch then costs about the same whatever the number and size of the
+/// size² of its area (per 8 Mi of epoch: a task's longer epoch allows proportionally more;
+/// crops overlap; each has its own position, flip and noise). An epoch then costs about the same whatever the number and size of the
 /// photos (an area-only rule gave a folder of 2,000 whole photos 40x the crops of a folder of
 /// 2,000 small ones), and ten epochs of the photo models fit in minutes on two cores.
 pub const EPOCH_PIXELS: usize = 1 << 23;
@@ -173,7 +174,10 @@ impl Patches {
         let s = self.options.size;
         self.options.per_image.unwrap_or_else(|| {
             let even = (self.options.epoch_pixels as f64 / (self.set.len() * s * s) as f64).round();
-            let area = (2.0 * (img.height * img.width) as f64 / (s * s) as f64).round().max(1.0);
+            // Two crops per size² of area per 8 Mi of epoch: a longer epoch (the denoiser's photo
+            // default) may draw proportionally more from each image.
+            let per_area = 2.0 * (self.options.epoch_pixels as f64 / EPOCH_PIXELS as f64).max(1.0);
+            let area = (per_area * (img.height * img.width) as f64 / (s * s) as f64).round().max(1.0);
             even.clamp(1.0, area) as usize
         })
     }
@@ -313,6 +317,14 @@ mod tests {
         assert_eq!(Patches::new(many.clone(), PatchOptions::new(8, None)).unwrap().per_epoch(), 8192 * 16);
         let twice = PatchOptions { epoch_pixels: 2 * EPOCH_PIXELS, ..PatchOptions::new(8, None) };
         assert_eq!(Patches::new(many, twice).unwrap().per_epoch(), 8192 * 32);
+        // The area cap grows with the epoch: four per area at 16 Mi (4 x 1200 / 64 = 75).
+        assert_eq!(Patches::new(ramp(40, 30), twice).unwrap().per_epoch(), 75);
+        // The denoiser's photo default on a folder of 1,600 crops of 64x64 (the contract's 2,000
+        // minus the 20% test hold-out), patches of 48: 20 Mi / (1,600 x 48²) = 5.7 -> 6 crops each,
+        // under the cap of 2 x 2.5 x 64² / 48² = 8.9.
+        let crops = ImageSet { images: vec![ramp(64, 64).images[0].clone(); 1600], sources: vec!["r".into(); 1600], channels: 1 };
+        let denoise = PatchOptions { epoch_pixels: 20 << 20, ..PatchOptions::new(48, None) };
+        assert_eq!(Patches::new(crops, denoise).unwrap().per_epoch(), 1600 * 6);
         let (a, b) = (p.plan(3, 1), p.plan(3, 2));
         assert_eq!(a, p.plan(3, 1));
         assert_ne!(a, b);
