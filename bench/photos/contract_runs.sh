@@ -3,8 +3,10 @@
 # BENCHMARKS.md, "More training steps for the denoiser" (and NOTES.md, "Photos: a longer
 # denoising epoch"). Trains `aekit train --task denoise --noise gaussian:0.098 --data
 # DATA/train --patch-size 48 --epochs 10 [EXTRA...]`, then restores
-#   - DATA/val/coffee.png with sigma 25/255 noise of seed 1 (as arch_probe.py), cropped to a
-#     multiple of 4, 8 bits: the validation figure;
+#   - DATA/val/coffee.png and scikit-image's stereo_motorcycle() left image with sigma 25/255
+#     noise of seed 1 (as arch_probe.py), cropped to a multiple of 4, 8 bits: the validation
+#     figures (the motorcycle only chooses settings: scikit-image states no licence for it, so
+#     it is never trained on or shipped; see PHOTOS.md);
 #   - DATA/test/noisy25: the test figure (make_data.py's pictures),
 # each with and without --self-ensemble, and prints metrics.py's JSON lines.
 #
@@ -25,11 +27,15 @@ mkdir -p "$work/val/noisy" "$work/val/clean"
 import sys
 import numpy as np
 from PIL import Image
-c = np.asarray(Image.open(sys.argv[1]).convert("RGB")).astype(np.float32) / 255
-c = c[: c.shape[0] // 4 * 4, : c.shape[1] // 4 * 4]
-n = np.clip(c + (25 / 255) * np.random.default_rng(1).standard_normal(c.shape), 0, 1)
-Image.fromarray(np.round(n * 255).astype(np.uint8)).save(f"{sys.argv[2]}/noisy/coffee.png")
-Image.fromarray(np.round(c * 255).astype(np.uint8)).save(f"{sys.argv[2]}/clean/coffee.png")
+import skimage.data
+photos = {"coffee": np.asarray(Image.open(sys.argv[1]).convert("RGB")),
+          "motorcycle": skimage.data.stereo_motorcycle()[0]}
+for stem, img in photos.items():
+    c = img.astype(np.float32) / 255
+    c = c[: c.shape[0] // 4 * 4, : c.shape[1] // 4 * 4]
+    n = np.clip(c + (25 / 255) * np.random.default_rng(1).standard_normal(c.shape), 0, 1)
+    Image.fromarray(np.round(n * 255).astype(np.uint8)).save(f"{sys.argv[2]}/noisy/{stem}.png")
+    Image.fromarray(np.round(c * 255).astype(np.uint8)).save(f"{sys.argv[2]}/clean/{stem}.png")
 PY
 run="${RUN:-$work/runs/$name}"
 if [[ -z "${RUN:-}" ]]; then
