@@ -3,10 +3,10 @@
 # BENCHMARKS.md, "More training steps for the denoiser" (and NOTES.md, "Photos: a longer
 # denoising epoch"). Trains `aekit train --task denoise --noise gaussian:0.098 --data
 # DATA/train --patch-size 48 --epochs 10 [EXTRA...]`, then restores
-#   - DATA/val/coffee.png and scikit-image's stereo_motorcycle() left image with sigma 25/255
-#     noise of seed 1 (as arch_probe.py), cropped to a multiple of 4, 8 bits: the validation
-#     figures (the motorcycle only chooses settings: scikit-image states no licence for it, so
-#     it is never trained on or shipped; see PHOTOS.md);
+#   - DATA/val/coffee.png, scikit-image's stereo_motorcycle() left image and matplotlib's
+#     sample grace_hopper.jpg with sigma 25/255 noise of seed 1 (as arch_probe.py), cropped to a
+#     multiple of 4, 8 bits: the validation figures (the last two only choose settings, they are
+#     never trained on or shipped; see PHOTOS.md);
 #   - DATA/test/noisy25: the test figure (make_data.py's pictures),
 # each with and without --self-ensemble, and prints metrics.py's JSON lines.
 #
@@ -28,8 +28,10 @@ import sys
 import numpy as np
 from PIL import Image
 import skimage.data
+import matplotlib.cbook
 photos = {"coffee": np.asarray(Image.open(sys.argv[1]).convert("RGB")),
-          "motorcycle": skimage.data.stereo_motorcycle()[0]}
+          "motorcycle": skimage.data.stereo_motorcycle()[0],
+          "hopper": np.asarray(Image.open(matplotlib.cbook.get_sample_data("grace_hopper.jpg")).convert("RGB"))}
 for stem, img in photos.items():
     c = img.astype(np.float32) / 255
     c = c[: c.shape[0] // 4 * 4, : c.shape[1] // 4 * 4]
