@@ -14,6 +14,7 @@
 #   RUN=DIR bash bench/photos/contract_runs.sh DATA WORK NAME   (scores the trained run or
 #                                                                 model folder DIR, no training)
 #
+# PARTS=val scores the validation photos only (probes that must not read the test photos).
 # DATA: make_data.py's folder (seed 0); PY: a Python with numpy, Pillow and scikit-image
 # (default: the photo bench's venv); AEKIT_BIN: default target/release/aekit.
 set -euo pipefail
@@ -46,7 +47,7 @@ if [[ -z "${RUN:-}" ]]; then
     "$aekit" train --task denoise --noise gaussian:0.098 --data "$data/train" --patch-size 48 --epochs 10 --out "$run" --quiet "$@"
     echo "{\"run\": \"$name\", \"train_wall_s\": $(( $(date +%s) - t0 ))}"
 fi
-for part in val test; do
+for part in ${PARTS:-val test}; do
     if [[ $part == val ]]; then input="$work/val/noisy" clean="$work/val/clean"; else input="$data/test/noisy25" clean="$data/test/clean"; fi
     for se in "" --self-ensemble; do
         out="$work/out/$name-$part${se:+-se}"

@@ -40,31 +40,46 @@ macro_rules! by_lanes {
     };
 }
 
-/// The vector unit the transforms are compiled for, chosen once at run time.
-#[derive(Clone, Copy, PartialEq)]
+/// The vector unit the fused kernels are compiled for, chosen once at run time. Ordered from
+/// the narrowest: `AEKIT_SIMD` can only lower the choice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Simd {
-    /// AVX-512: 16 channels per step, one zmm register per transform entry.
-    Avx512,
-    /// AVX2 and FMA: 8 channels per step.
-    Avx2,
     /// The build's baseline (SSE2 on x86-64, NEON on aarch64): 8 channels per step.
     Base,
+    /// AVX2 and FMA: 8 channels per step.
+    Avx2,
+    /// AVX-512: 16 channels per step, one zmm register per transform entry.
+    Avx512,
 }
 
+/// The widest unit this CPU has, lowered to `AEKIT_SIMD` (`avx512`, `avx2` or `base`) when that
+/// names a narrower one: so that the AVX2 and baseline paths can be run and tested on a machine
+/// with AVX-512 (`fused::tests::narrower_vector_units_pass_the_fused_tests`). An unknown value
+/// is ignored; a wider one than the CPU has cannot be asked for (it would not run).
 pub(crate) fn simd() -> Simd {
     static S: OnceLock<Simd> = OnceLock::new();
     *S.get_or_init(|| {
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::arch::is_x86_feature_detected!("avx512f") {
-                return Simd::Avx512;
-            }
-            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-                return Simd::Avx2;
-            }
-        }
-        Simd::Base
+        let cap = std::env::var("AEKIT_SIMD").ok().and_then(|v| match v.trim().to_ascii_lowercase().as_str() {
+            "avx512" => Some(Simd::Avx512),
+            "avx2" => Some(Simd::Avx2),
+            "base" => Some(Simd::Base),
+            _ => None,
+        });
+        detected().min(cap.unwrap_or(Simd::Avx512))
     })
+}
+
+pub(crate) fn detected() -> Simd {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            return Simd::Avx512;
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+            return Simd::Avx2;
+        }
+    }
+    Simd::Base
 }
 
 /// `$name(args)`: `$lanes::<L>(args)` compiled for the widest vector unit the CPU has. The

@@ -57,8 +57,8 @@ pub fn softplus_neg_abs_and_sigmoid(l: f32) -> (f32, f32) {
     (log1p_unit(e), sig)
 }
 
-/// Runs `$body` compiled for AVX2 + FMA when the CPU has them (checked once per call, which
-/// costs a few nanoseconds), and for the baseline target otherwise. The body must be an
+/// Runs `$body` compiled for AVX2 + FMA when the CPU has them ([`crate::fused::lanes::simd`],
+/// which `AEKIT_SIMD=base` lowers), and for the baseline target otherwise. The body must be an
 /// `#[inline(always)]` function so each version is vectorised for its own instruction set.
 macro_rules! simd_dispatch {
     ($name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? => $body:path) => {
@@ -69,7 +69,7 @@ macro_rules! simd_dispatch {
                 unsafe fn wide($($arg: $ty),*) $(-> $ret)? {
                     $body($($arg),*)
                 }
-                if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+                if $crate::fused::lanes::simd() >= $crate::fused::lanes::Simd::Avx2 {
                     // SAFETY: the CPU supports the features `wide` was compiled for.
                     return unsafe { wide($($arg),*) };
                 }

@@ -8,7 +8,7 @@
 
 // `lanes` first: its `dispatch!` macro is visible only to the modules declared after it.
 #[macro_use]
-mod lanes;
+pub(crate) mod lanes;
 pub mod adam;
 mod bernoulli;
 mod conv;

@@ -400,3 +400,49 @@ fn channels_last_im2col_stack_matches_plain() {
         assert!(err < 1e-4, "{what} differs by {err}");
     }
 }
+
+/// Set in the child processes of [`narrower_vector_units_pass_the_fused_tests`] to the unit
+/// they were asked to run.
+const SIMD_CHILD: &str = "AEKIT_TEST_SIMD_CHILD";
+
+/// The AVX2 and baseline builds of the kernels (what a CPU without AVX-512 runs; the baseline is
+/// also the NEON build's code) pass the same fused tests: this binary runs every `fused::` test
+/// again in child processes with `AEKIT_SIMD` lowered, since the unit is chosen once per process.
+#[test]
+fn narrower_vector_units_pass_the_fused_tests() {
+    if std::env::var_os(SIMD_CHILD).is_some() {
+        return; // in a child: the others are what it runs
+    }
+    let exe = std::env::current_exe().expect("the test binary's path");
+    for unit in ["avx2", "base"] {
+        let out = std::process::Command::new(&exe)
+            .args(["fused::", "--test-threads=2"])
+            .env("AEKIT_SIMD", unit)
+            .env(SIMD_CHILD, unit)
+            .output()
+            .expect("runs the test binary again");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "AEKIT_SIMD={unit}: the fused tests failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+        let passed = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("test result: ok. "))
+            .and_then(|r| r.split(' ').next()?.parse::<usize>().ok())
+            .unwrap_or(0);
+        assert!(passed >= 20, "AEKIT_SIMD={unit}: {passed} fused tests passed, expected every one (20 or more):\n{stdout}");
+        assert!(stdout.contains("fused::tests::simd_is_the_one_asked_for ... ok"), "AEKIT_SIMD={unit}: the unit check did not run:\n{stdout}");
+    }
+}
+
+/// The unit the kernels use: in a child of the test above the one it asked for (or a narrower
+/// one, on a CPU without it); otherwise the widest the CPU has, unless `AEKIT_SIMD` lowers it.
+#[test]
+fn simd_is_the_one_asked_for() {
+    use super::lanes::{detected, simd, Simd};
+    match std::env::var(SIMD_CHILD).as_deref() {
+        Ok("avx2") => assert_eq!(simd(), detected().min(Simd::Avx2)),
+        Ok("base") => assert_eq!(simd(), Simd::Base),
+        Ok(other) => panic!("{SIMD_CHILD}={other}: not a unit this test asks for"),
+        Err(_) if std::env::var_os("AEKIT_SIMD").is_none() => assert_eq!(simd(), detected()),
+        Err(_) => assert!(simd() <= detected()),
+    }
+}

@@ -31,8 +31,8 @@ pub(crate) fn transpose_uninit(rows: usize, cols: usize, src: &[f32], src_rs: us
     assert!(src.len() >= need_src && keep.is_none_or(|k| k.len() >= need_src), "transpose: source of {} values, {rows}x{cols} at row stride {src_rs} needs {need_src}", src.len());
     assert!(dst.len() >= need_dst, "transpose: destination of {} values, {cols}x{rows} at row stride {dst_rs} needs {need_dst}", dst.len());
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx") {
-        // SAFETY: the CPU has AVX, and the asserts above bound every index the kernel reads
+    if crate::fused::lanes::simd() >= crate::fused::lanes::Simd::Avx2 {
+        // SAFETY: the CPU has AVX (AVX2 implies it), and the asserts above bound every index the kernel reads
         // and writes.
         unsafe { avx::transpose(rows, cols, src, src_rs, keep, dst, dst_rs) };
         return;
