@@ -51,8 +51,9 @@ pub struct ModelOpts {
     /// series windows).
     #[arg(long, value_enum)]
     pub score: Option<ScoreArg>,
-    #[arg(long, default_value_t = 20)]
-    pub epochs: usize,
+    /// Default: 15 for tables, 20 for images and series windows.
+    #[arg(long)]
+    pub epochs: Option<usize>,
     /// Default: 64 for tables, 128 for images and series windows.
     #[arg(long)]
     pub batch_size: Option<usize>,
@@ -87,7 +88,7 @@ impl ModelOpts {
             None => anomaly::default_model(input),
         };
         let name = self.model.as_deref().unwrap_or(default);
-        let mut opts = anomaly::sized_options(input, name, &self.flags.options(None));
+        let mut opts = anomaly::sized_options(input, name, &self.flags.options(None), series_channels.is_some());
         opts.series_channels = series_channels;
         Ok(aekit::models::registry::build(name, input, &opts)?)
     }
@@ -95,7 +96,7 @@ impl ModelOpts {
     /// The training settings for samples of `input` (`series`: windows of a series).
     pub fn train_config(&self, input: SampleShape, series: bool) -> TrainConfig {
         TrainConfig::new()
-            .with_epochs(self.epochs)
+            .with_epochs(self.epochs.unwrap_or_else(|| anomaly::default_epochs(input, series)))
             .with_batch_size(self.batch_size.unwrap_or_else(|| anomaly::default_batch_size(input, series)))
             .with_lr(self.lr)
             .with_weight_decay(self.weight_decay)

@@ -171,6 +171,9 @@ fn fit_run(
     if anomaly.is_some() && given.get("batch_size").is_none() {
         train_cfg.batch_size = anomaly::default_batch_size(shape, false);
     }
+    if anomaly.is_some() && given.get("epochs").is_none() {
+        train_cfg.epochs = anomaly::default_epochs(shape, false);
+    }
     let fit_opts: Option<FitOptions> = match anomaly {
         Some(a) => {
             let v: serde_json::Value = serde_json::from_str(a).map_err(|e| PyValueError::new_err(format!("anomaly options: {e}")))?;
@@ -195,7 +198,7 @@ fn fit_run(
             Some(_) => anomaly::default_model(shape).to_string(),
             None => "dense".to_string(),
         });
-        let model_opts = if fit_opts.is_some() { anomaly::sized_options(shape, &name, &opts) } else { opts.clone() };
+        let model_opts = if fit_opts.is_some() { anomaly::sized_options(shape, &name, &opts, false) } else { opts.clone() };
         let model_cfg = aekit::models::registry::build(&name, shape, &model_opts).map_err(|e| (e, None))?;
         let request = TrainRequest::new(model_cfg, train_cfg.clone()).with_data(serde_json::json!({ "data": "python", "n": n }));
         let mut obs = Interruptible { last: Instant::now(), error: None };

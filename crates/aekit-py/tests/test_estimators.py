@@ -92,6 +92,11 @@ def test_anomaly_detector_has_pyods_interface():
     x, _ = table(400, False, 1)
     xt, yt = table(200, True, 2)
     det = aekit.AnomalyDetector(contamination=0.05, random_state=0).fit(x)
+    # `aekit anomaly fit`'s table defaults, from the same library call.
+    import json
+    with open(os.path.join(det.run_dir_, "config.json")) as f:
+        cfg = json.load(f)
+    assert (cfg["train"]["epochs"], cfg["train"]["batch_size"], cfg["model"]["hidden"]) == (15, 64, [64, 32]), cfg
     assert det.decision_scores_.shape == (400,) and det.labels_.shape == (400,)
     assert abs(det.labels_.mean() - 0.05) < 0.01
     assert det.threshold_ == pytest.approx(np.percentile(det.decision_scores_, 95))

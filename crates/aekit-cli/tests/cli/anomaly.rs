@@ -254,8 +254,9 @@ fn anomaly_on_a_table_with_no_options_and_labels_only_at_scoring() {
     assert!(fit.status.success(), "{}", stderr(&fit));
     let cfg = report(&t.path().join("R/config.json"));
     assert_eq!(cfg["model"]["model"], "dense", "{cfg}");
-    // 5 columns: a code of 2 values, one hidden layer of 16.
-    assert_eq!((cfg["model"]["latent"].as_u64(), cfg["model"]["hidden"].clone()), (Some(2), serde_json::json!([16])), "{cfg}");
+    // 5 columns: a code of 2 values, hidden layers of 64 and 32, 15 epochs.
+    assert_eq!((cfg["model"]["latent"].as_u64(), cfg["model"]["hidden"].clone()), (Some(2), serde_json::json!([64, 32])), "{cfg}");
+    assert_eq!(cfg["train"]["epochs"].as_u64(), Some(15), "tables train 15 epochs: {cfg}");
     let fr = report(&t.path().join("R/anomaly_report.json"));
     let (n_train, n_cal) = (fr["n_train"].as_u64().unwrap(), fr["n_calibration"].as_u64().unwrap());
     assert_eq!(n_train + n_cal, 400, "every normal row trains or calibrates: {fr}");

@@ -17,7 +17,8 @@ class AnomalyDetector(_RunEstimator):
 
     Defaults are ``aekit anomaly fit``'s: the model and its sizes are derived from the data
     (dense for tables, whose columns are standardized; conv for images given ``input_shape``),
-    20 epochs, batch 64 for tables and 128 for images (``batch_size=None``), Adam at 1e-3, and
+    15 epochs for tables and 20 for images (``epochs=None``), batch 64 for tables and 128 for
+    images (``batch_size=None``), Adam at 1e-3, and
     20% of the rows held out (seeded) to calibrate conformal p-values.
 
     Attributes (PyOD's): ``decision_scores_`` (scores of the fitted rows), ``threshold_`` (their
@@ -25,7 +26,7 @@ class AnomalyDetector(_RunEstimator):
     run folder (``aekit anomaly score --run`` reads it).
     """
 
-    def __init__(self, contamination=0.1, *, model=None, hidden=None, latent_dim=None, epochs=20, batch_size=None, learning_rate=1e-3,
+    def __init__(self, contamination=0.1, *, model=None, hidden=None, latent_dim=None, epochs=None, batch_size=None, learning_rate=1e-3,
                  calibration_fraction=0.2, alpha=0.05, input_shape=None, random_state=None, run_dir=None):
         self.contamination = contamination
         self.model = model

@@ -73,8 +73,11 @@ class _RunEstimator(BaseEstimator):
         return o
 
     def _train_options(self):
-        o = {"epochs": int(self.epochs), "lr": float(self.learning_rate), "seed": _seed(self.random_state)}
-        # None leaves the batch size to the library (the anomaly detector's depends on the data).
+        o = {"lr": float(self.learning_rate), "seed": _seed(self.random_state)}
+        # None leaves the epochs and batch size to the library (the anomaly detector's depend on
+        # the data).
+        if self.epochs is not None:
+            o["epochs"] = int(self.epochs)
         if self.batch_size is not None:
             o["batch_size"] = int(self.batch_size)
         return o

@@ -27,7 +27,7 @@ use std::path::Path;
 use burn::prelude::*;
 
 pub use conformal::{conformal_p_value, AlphaCheck, DetectorState};
-pub use defaults::{default_batch_size, default_model, default_series_model, sized_options};
+pub use defaults::{default_batch_size, default_epochs, default_model, default_series_model, sized_options};
 pub use figures::curves;
 pub use fit::{fit, scores, FitOptions, FitReport};
 pub(crate) use fit::score_batch;
