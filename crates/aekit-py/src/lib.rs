@@ -168,11 +168,14 @@ fn fit_run(
         }
     }
     let mut train_cfg: TrainConfig = serde_json::from_value(cfg).map_err(|e| PyValueError::new_err(format!("training options: {e}")))?;
-    if anomaly.is_some() && given.get("batch_size").is_none() {
-        train_cfg.batch_size = anomaly::default_batch_size(shape, false);
-    }
-    if anomaly.is_some() && given.get("epochs").is_none() {
-        train_cfg.epochs = anomaly::default_epochs(shape, false);
+    // The anomaly detector's epochs and batch size depend on the data (`anomaly fit`'s defaults).
+    if anomaly.is_some() {
+        if given.get("batch_size").is_none() {
+            train_cfg.batch_size = anomaly::default_batch_size(shape, false);
+        }
+        if given.get("epochs").is_none() {
+            train_cfg.epochs = anomaly::default_epochs(shape, false);
+        }
     }
     let fit_opts: Option<FitOptions> = match anomaly {
         Some(a) => {

@@ -323,7 +323,7 @@ mod tests {
         // minus the 20% test hold-out), patches of 48: 20 Mi / (1,600 x 48²) = 5.7 -> 6 crops each,
         // under the cap of 2 x 2.5 x 64² / 48² = 8.9.
         let crops = ImageSet { images: vec![ramp(64, 64).images[0].clone(); 1600], sources: vec!["r".into(); 1600], channels: 1 };
-        let denoise = PatchOptions { epoch_pixels: 20 << 20, ..PatchOptions::new(48, None) };
+        let denoise = PatchOptions { epoch_pixels: crate::apps::restore::DENOISE_EPOCH_PIXELS, ..PatchOptions::new(48, None) };
         assert_eq!(Patches::new(crops, denoise).unwrap().per_epoch(), 1600 * 6);
         let (a, b) = (p.plan(3, 1), p.plan(3, 2));
         assert_eq!(a, p.plan(3, 1));
