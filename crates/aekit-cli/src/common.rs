@@ -45,6 +45,12 @@ pub struct DataArgs {
     /// and 8 million pixels).
     #[arg(long, requires = "patch_size")]
     pub patches_per_image: Option<usize>,
+    /// With --patch-size: the probability that a training crop's colours are changed before
+    /// the noise (a random exposure gain and colour saturation, clipped to [0, 1]), so that the
+    /// network sees channels saturated at 0 or 1 where clipped noise is biased (default: 0.5
+    /// for --task denoise without --model or with a photo model, else 0).
+    #[arg(long, requires = "patch_size")]
+    pub tone_augment: Option<f32>,
     /// The default epoch's pixels of crops, when a task's photo defaults set it (not an
     /// option; saved with the run so that `--resume` draws the same crops).
     #[arg(skip)]
@@ -110,6 +116,7 @@ impl DataArgs {
             seed,
             patches: self.patch_size.map(|size| data::PatchOptions {
                 epoch_pixels: self.epoch_pixels.unwrap_or(data::patches::EPOCH_PIXELS),
+                tone: self.tone_augment.unwrap_or(0.0),
                 ..data::PatchOptions::new(size, self.patches_per_image)
             }),
         };

@@ -162,7 +162,11 @@ pub fn run(a: Args) -> Result<()> {
             let saved = request.data.get("args").cloned().unwrap_or_default();
             let data: DataArgs = match &a.data.data {
                 // Other data, the run's epoch size (the photo defaults set it at the start).
-                Some(_) => DataArgs { epoch_pixels: saved.get("epoch_pixels").and_then(|v| v.as_u64()).map(|v| v as usize), ..a.data.clone() },
+                Some(_) => DataArgs {
+                    epoch_pixels: saved.get("epoch_pixels").and_then(|v| v.as_u64()).map(|v| v as usize),
+                    tone_augment: a.data.tone_augment.or(saved.get("tone_augment").and_then(|v| v.as_f64()).map(|v| v as f32)),
+                    ..a.data.clone()
+                },
                 None => {
                     serde_json::from_value(saved).map_err(|e| {
                         anyhow::Error::new(aekit::Error::InvalidArgument {
@@ -186,6 +190,9 @@ pub fn run(a: Args) -> Result<()> {
             let model = model.as_deref().or(photo.map(|p| p.model)).expect("one of the two");
             let mut data = a.data.clone();
             data.epoch_pixels = photo.map(|p| p.epoch_pixels);
+            if data.patch_size.is_some() {
+                data.tone_augment = data.tone_augment.or(photo.map(|p| p.tone));
+            }
             let split = data.load(a.seed, a.quiet)?;
             let preset = aekit::models::registry::find(model)?;
             let model_cfg = a.model_flags.build(model, split.train.shape(), Some(a.scale))?;

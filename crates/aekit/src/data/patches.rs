@@ -5,7 +5,8 @@
 //! photos. Cropping instead of resizing keeps the detail a denoiser must learn; keeping the
 //! pixels as `u8` until a batch is cut keeps a folder of photos at one byte per value (f32
 //! would take four). Each crop also gets one of the eight flips and rotations of the square
-//! (the augmentation of DnCNN and most restoration papers), drawn with the crop.
+//! (the augmentation of DnCNN and most restoration papers), drawn with the crop, and
+//! optionally a change of tone ([`Tone`]) that makes colour channels saturate.
 
 use std::path::{Path, PathBuf};
 
@@ -33,7 +34,7 @@ pub struct ImageSet {
 }
 
 /// How crops are drawn.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PatchOptions {
     /// Side of the square crops, in pixels.
     pub size: usize,
@@ -43,6 +44,10 @@ pub struct PatchOptions {
     /// photo defaults say otherwise).
     #[serde(default = "default_epoch_pixels")]
     pub epoch_pixels: usize,
+    /// Probability that a training crop gets a random [`Tone`] (0: never; runs saved before
+    /// the option read as 0 and draw the same crops as before).
+    #[serde(default)]
+    pub tone: f32,
 }
 
 fn default_epoch_pixels() -> usize {
@@ -53,7 +58,7 @@ impl PatchOptions {
     /// Crops of `size` pixels, `per_image` of them per image per epoch, else an epoch of
     /// [`EPOCH_PIXELS`].
     pub fn new(size: usize, per_image: Option<usize>) -> PatchOptions {
-        PatchOptions { size, per_image, epoch_pixels: EPOCH_PIXELS }
+        PatchOptions { size, per_image, epoch_pixels: EPOCH_PIXELS, tone: 0.0 }
     }
 }
 
@@ -65,13 +70,57 @@ impl PatchOptions {
 /// 2,000 small ones), and ten epochs of the photo models fit in minutes on two cores.
 pub const EPOCH_PIXELS: usize = 1 << 23;
 
-/// One crop: image, top-left corner, and which of the 8 flips/rotations.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// One crop: image, top-left corner, which of the 8 flips/rotations, and its tone change.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Crop {
     pub image: u32,
     pub y: u32,
     pub x: u32,
     pub transform: u8,
+    pub tone: Option<Tone>,
+}
+
+/// A change of a crop's colours as a camera's processing makes it, applied to the clean crop
+/// before the task's noise: `clip(gain · (Y + saturation · (c − Y)))` per channel `c`, with `Y`
+/// the pixel's BT.601 luma (grey images: `clip(gain · c)`).
+///
+/// Why: photographs have areas where a channel sits at 0 or 1 (a saturated green leaf with no
+/// red, a white sky), and there the noise, clipped to [0, 1], is no longer zero-mean. A
+/// denoiser that has not seen such areas leaves the clipping's bias in (+0.05 on a red
+/// channel at 0, where the rectified noise averages 0.4 sigma). Training photos rarely have
+/// enough of them; this draws them: a stronger saturation pushes one channel past 0 or 1
+/// while the others keep the detail, a gain clips highlights or darkens.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Tone {
+    /// Exposure gain, drawn log-uniformly in [1/1.5, 1.5].
+    pub gain: f32,
+    /// Saturation factor around the luma, drawn log-uniformly in [1, 2.5].
+    pub saturation: f32,
+}
+
+impl Tone {
+    fn draw(rng: &mut impl Rng) -> Tone {
+        let mut log_uniform = |lo: f32, hi: f32| (lo.ln() + (hi.ln() - lo.ln()) * rng.random::<f32>()).exp();
+        Tone { gain: log_uniform(1.0 / 1.5, 1.5), saturation: log_uniform(1.0, 2.5) }
+    }
+
+    /// Applies the change to one planar crop `[C, N]` (`C` = 1 or 3) in place.
+    pub fn apply(&self, crop: &mut [f32], channels: usize) {
+        let (g, s) = (self.gain, self.saturation);
+        if channels != 3 {
+            crop.iter_mut().for_each(|v| *v = (g * *v).clamp(0.0, 1.0));
+            return;
+        }
+        let n = crop.len() / 3;
+        let (r, rest) = crop.split_at_mut(n);
+        let (gr, b) = rest.split_at_mut(n);
+        for ((r, gr), b) in r.iter_mut().zip(gr.iter_mut()).zip(b.iter_mut()) {
+            let y = 0.299 * *r + 0.587 * *gr + 0.114 * *b;
+            for v in [r, gr, b] {
+                *v = (g * (y + s * (*v - y))).clamp(0.0, 1.0);
+            }
+        }
+    }
 }
 
 /// Training images and how to cut crops from them: what the trainer draws each epoch's
@@ -158,6 +207,9 @@ impl Patches {
         if options.size == 0 || options.per_image == Some(0) {
             return Err(Error::arg("patch size", format!("{} crops of {} pixels: both must be positive", options.per_image.unwrap_or(1), options.size)));
         }
+        if !(0.0..=1.0).contains(&options.tone) {
+            return Err(Error::arg("tone augment", format!("{}: expected a probability in [0, 1]", options.tone)));
+        }
         if set.is_empty() {
             return Err(Error::arg("data", "no training images to cut patches from"));
         }
@@ -190,7 +242,7 @@ impl Patches {
     /// The crops of one epoch, drawn from (seed, epoch) alone (a resumed run draws the same).
     pub fn plan(&self, seed: u64, epoch: usize) -> Vec<Crop> {
         let mut rng = crate::rng::stream(seed ^ 0x9a7c_4e5_0000_0001, epoch as u64);
-        draw(&self.set, self.options.size, |i| self.per_image(i), true, &mut rng)
+        draw(&self.set, self.options.size, |i| self.per_image(i), true, self.options.tone, &mut rng)
     }
 
     /// Crops `crops[idx]` as a flat batch `[B, C·P·P]` in [0, 1].
@@ -206,7 +258,7 @@ impl Patches {
 /// validation and test sets of photos of mixed sizes become when training on patches).
 pub fn fixed_crops(set: &ImageSet, size: usize, per_image: usize, seed: u64) -> Result<Dataset> {
     set.check_size(size)?;
-    let crops = draw(set, size, |_| per_image, false, &mut crate::rng::stream(seed ^ 0x0f1c_ed00, 0));
+    let crops = draw(set, size, |_| per_image, false, 0.0, &mut crate::rng::stream(seed ^ 0x0f1c_ed00, 0));
     let mut data = Vec::with_capacity(crops.len() * set.channels * size * size);
     for &c in &crops {
         cut(set, c, size, &mut data);
@@ -214,7 +266,9 @@ pub fn fixed_crops(set: &ImageSet, size: usize, per_image: usize, seed: u64) -> 
     Dataset::new(data, SampleShape::Image { channels: set.channels, height: size, width: size }, None)
 }
 
-fn draw(set: &ImageSet, size: usize, per_image: impl Fn(&Image8) -> usize, transform: bool, rng: &mut impl Rng) -> Vec<Crop> {
+/// `tone`: the probability of a [`Tone`] per crop; at 0 no number is drawn for it, so plans
+/// stay those of runs made before the option.
+fn draw(set: &ImageSet, size: usize, per_image: impl Fn(&Image8) -> usize, transform: bool, tone: f32, rng: &mut impl Rng) -> Vec<Crop> {
     let mut crops = Vec::new();
     for (i, img) in set.images.iter().enumerate() {
         for _ in 0..per_image(img) {
@@ -223,6 +277,7 @@ fn draw(set: &ImageSet, size: usize, per_image: impl Fn(&Image8) -> usize, trans
                 y: rng.random_range(0..=img.height - size) as u32,
                 x: rng.random_range(0..=img.width - size) as u32,
                 transform: if transform { rng.random_range(0..8u8) } else { 0 },
+                tone: if tone > 0.0 && rng.random::<f32>() < tone { Some(Tone::draw(rng)) } else { None },
             });
         }
     }
@@ -236,6 +291,7 @@ fn cut(set: &ImageSet, c: Crop, size: usize, out: &mut Vec<f32>) {
     let (y0, x0, w) = (c.y as usize, c.x as usize, img.width);
     let plane = img.height * w;
     let last = size - 1;
+    let start = out.len();
     for ch in 0..set.channels {
         let src = &img.data[ch * plane..(ch + 1) * plane];
         for i in 0..size {
@@ -250,6 +306,9 @@ fn cut(set: &ImageSet, c: Crop, size: usize, out: &mut Vec<f32>) {
                 out.push(src[(y0 + a) * w + x0 + b] as f32 / 255.0);
             }
         }
+    }
+    if let Some(t) = c.tone {
+        t.apply(&mut out[start..], set.channels);
     }
 }
 
@@ -295,7 +354,7 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for t in 0..8 {
             let mut out = Vec::new();
-            cut(&set, Crop { image: 0, y: 1, x: 2, transform: t }, 3, &mut out);
+            cut(&set, Crop { image: 0, y: 1, x: 2, transform: t, tone: None }, 3, &mut out);
             let mut sorted: Vec<u32> = out.iter().map(|v| (v * 255.0).round() as u32).collect();
             assert!(seen.insert(sorted.clone()), "transform {t} repeats another");
             sorted.sort();
@@ -303,8 +362,45 @@ mod tests {
             assert_eq!(sorted, vec![7, 8, 9, 12, 13, 14, 17, 18, 19]);
         }
         let mut id = Vec::new();
-        cut(&set, Crop { image: 0, y: 1, x: 2, transform: 0 }, 3, &mut id);
+        cut(&set, Crop { image: 0, y: 1, x: 2, transform: 0, tone: None }, 3, &mut id);
         assert_eq!(id.iter().map(|v| (v * 255.0).round() as u32).collect::<Vec<_>>(), vec![7, 8, 9, 12, 13, 14, 17, 18, 19]);
+    }
+
+    #[test]
+    fn tone_keeps_luma_saturates_channels_and_is_drawn_at_its_rate() {
+        // Gain 1 and saturation 1 change nothing; saturation moves each channel away from the
+        // pixel's luma and keeps the luma where nothing clips.
+        let px = vec![0.2f32, 0.5, 0.6, 0.4, 0.45, 0.5];
+        let mut same = px.clone();
+        Tone { gain: 1.0, saturation: 1.0 }.apply(&mut same, 3);
+        assert_eq!(same, px);
+        let luma = |v: &[f32], i: usize| 0.299 * v[i] + 0.587 * v[2 + i] + 0.114 * v[4 + i];
+        let mut sat = px.clone();
+        Tone { gain: 1.0, saturation: 2.0 }.apply(&mut sat, 3);
+        // Pixel 0: luma 0.4018; red 0.2 -> 0.0018, green 0.5 -> 0.5982, blue 0.6 -> 0.7982.
+        for (got, want) in [(sat[0], 0.0018), (sat[2], 0.5982), (sat[4], 0.7982)] {
+            assert!((got - want).abs() < 1e-5, "{got} vs {want}");
+        }
+        assert!((luma(&sat, 1) - luma(&px, 1)).abs() < 1e-6);
+        // Stronger: red clips at 0 while green and blue keep their difference.
+        let mut clip = px.clone();
+        Tone { gain: 1.2, saturation: 2.5 }.apply(&mut clip, 3);
+        assert_eq!(clip[0], 0.0);
+        assert!(clip[2] > 0.0 && clip[4] > clip[2] && clip.iter().all(|v| (0.0..=1.0).contains(v)));
+        // Grey crops get the gain alone, clipped.
+        let mut grey = vec![0.25f32, 0.9];
+        Tone { gain: 1.4, saturation: 2.0 }.apply(&mut grey, 1);
+        assert!((grey[0] - 0.35).abs() < 1e-6 && grey[1] == 1.0, "{grey:?}");
+        // Drawn for about the asked share of crops, within its ranges; never at 0.
+        let set = ImageSet { images: vec![ramp(64, 64).images[0].clone(); 400], sources: vec!["r".into(); 400], channels: 1 };
+        let half = Patches::new(set.clone(), PatchOptions { tone: 0.5, ..PatchOptions::new(8, Some(5)) }).unwrap().plan(1, 0);
+        let toned: Vec<Tone> = half.iter().filter_map(|c| c.tone).collect();
+        assert!((900..1100).contains(&toned.len()), "{} of 2000 crops toned", toned.len());
+        assert!(toned.iter().all(|t| (1.0 / 1.5 - 1e-6..=1.5 + 1e-6).contains(&t.gain) && (1.0..=2.5 + 1e-6).contains(&t.saturation)));
+        let none = Patches::new(set.clone(), PatchOptions::new(8, Some(5))).unwrap().plan(1, 0);
+        assert!(none.iter().all(|c| c.tone.is_none()));
+        let err = Patches::new(set, PatchOptions { tone: 1.5, ..PatchOptions::new(8, None) }).unwrap_err().to_string();
+        assert!(err.contains("tone augment") && err.contains("1.5"), "{err}");
     }
 
     #[test]

@@ -43,10 +43,18 @@ pub struct PhotoDefaults {
     /// 2, 4, 6 and 8 crops gave 29.45, 29.78, 30.05 and 30.01 dB (NL-means 29.08) in 143, 243,
     /// 347 and 456 s (NOTES.md, "Photos: a longer denoising epoch, again").
     pub epoch_pixels: usize,
+    /// Probability of a random tone change per training crop
+    /// ([`crate::data::patches::Tone`]): 0.5 for denoising, 0 for super-resolution (no
+    /// clipping to undo there; its targets were met without it). See NOTES.md, "Photos:
+    /// saturated channels".
+    pub tone: f32,
 }
 
 /// The denoiser's epoch: 20 Mi pixels of crops (see [`PhotoDefaults::epoch_pixels`]).
 pub const DENOISE_EPOCH_PIXELS: usize = 20 << 20;
+
+/// The denoiser's probability of a tone change per crop (see [`PhotoDefaults::tone`]).
+pub const DENOISE_TONE: f32 = 0.5;
 
 /// The photo defaults of task `task` (`denoise` or `superres`; `None` for the others).
 pub fn photo_defaults(task: &str) -> Option<PhotoDefaults> {
@@ -55,8 +63,10 @@ pub fn photo_defaults(task: &str) -> Option<PhotoDefaults> {
         "superres" => "vdsr",
         _ => return None,
     };
-    let epoch_pixels = if task == "denoise" { DENOISE_EPOCH_PIXELS } else { crate::data::patches::EPOCH_PIXELS };
-    Some(PhotoDefaults { model, batch_size: 16, downscale: crate::data::degrade::Downscale::Bicubic, lr_schedule: crate::train::LrSchedule::Cosine, epoch_pixels })
+    let denoise = task == "denoise";
+    let epoch_pixels = if denoise { DENOISE_EPOCH_PIXELS } else { crate::data::patches::EPOCH_PIXELS };
+    let tone = if denoise { DENOISE_TONE } else { 0.0 };
+    Some(PhotoDefaults { model, batch_size: 16, downscale: crate::data::degrade::Downscale::Bicubic, lr_schedule: crate::train::LrSchedule::Cosine, epoch_pixels, tone })
 }
 
 /// The models made for photos: naming one with `--model` keeps the photo defaults' settings
