@@ -370,23 +370,27 @@ mod tests {
     fn tone_keeps_luma_saturates_channels_and_is_drawn_at_its_rate() {
         // Gain 1 and saturation 1 change nothing; saturation moves each channel away from the
         // pixel's luma and keeps the luma where nothing clips.
-        let px = vec![0.2f32, 0.5, 0.6, 0.4, 0.45, 0.5];
+        // Planar [3, 2]: pixel 0 is (0.2, 0.5, 0.6), pixel 1 (0.4, 0.45, 0.5).
+        let px = vec![0.2f32, 0.4, 0.5, 0.45, 0.6, 0.5];
         let mut same = px.clone();
         Tone { gain: 1.0, saturation: 1.0 }.apply(&mut same, 3);
-        assert_eq!(same, px);
+        assert!(same.iter().zip(&px).all(|(a, b)| (a - b).abs() < 1e-6), "{same:?}");
         let luma = |v: &[f32], i: usize| 0.299 * v[i] + 0.587 * v[2 + i] + 0.114 * v[4 + i];
         let mut sat = px.clone();
-        Tone { gain: 1.0, saturation: 2.0 }.apply(&mut sat, 3);
-        // Pixel 0: luma 0.4018; red 0.2 -> 0.0018, green 0.5 -> 0.5982, blue 0.6 -> 0.7982.
-        for (got, want) in [(sat[0], 0.0018), (sat[2], 0.5982), (sat[4], 0.7982)] {
+        Tone { gain: 1.0, saturation: 1.5 }.apply(&mut sat, 3);
+        // Pixel 0: luma 0.4217; red 0.2 -> 0.08915, green 0.5 -> 0.53915, blue 0.6 -> 0.68915.
+        for (got, want) in [(sat[0], 0.08915), (sat[2], 0.53915), (sat[4], 0.68915)] {
             assert!((got - want).abs() < 1e-5, "{got} vs {want}");
         }
-        assert!((luma(&sat, 1) - luma(&px, 1)).abs() < 1e-6);
-        // Stronger: red clips at 0 while green and blue keep their difference.
+        for i in 0..2 {
+            assert!((luma(&sat, i) - luma(&px, i)).abs() < 1e-6);
+        }
+        // Stronger, with a gain: pixel 0's red clips at 0 and its blue at 1 (1.2 x 1.0674),
+        // while green keeps its value, 1.2 x 0.61745.
         let mut clip = px.clone();
         Tone { gain: 1.2, saturation: 2.5 }.apply(&mut clip, 3);
-        assert_eq!(clip[0], 0.0);
-        assert!(clip[2] > 0.0 && clip[4] > clip[2] && clip.iter().all(|v| (0.0..=1.0).contains(v)));
+        assert_eq!((clip[0], clip[4]), (0.0, 1.0));
+        assert!((clip[2] - 0.74094).abs() < 1e-4 && clip.iter().all(|v| (0.0..=1.0).contains(v)), "{clip:?}");
         // Grey crops get the gain alone, clipped.
         let mut grey = vec![0.25f32, 0.9];
         Tone { gain: 1.4, saturation: 2.0 }.apply(&mut grey, 1);
