@@ -49,6 +49,8 @@ fn photos_train_on_patches_of_mixed_sizes_with_the_photo_defaults() {
     assert_eq!(cfg["train"]["batch_size"].as_u64(), Some(16), "{cfg}");
     assert_eq!(cfg["train"]["lr_schedule"].as_str(), Some("cosine"), "{cfg}");
     assert_eq!(cfg["task"]["noise"][0]["kind"].as_str(), Some("gaussian_range"), "{cfg}");
+    // Half the crops get a tone change (the denoiser's photo default), saved for --resume.
+    assert_eq!(cfg["data"]["args"]["tone_augment"].as_f64(), Some(0.5), "{cfg}");
     let r = report(&t.path().join("full/report.json"));
     // Crops per epoch: the denoiser's epoch of 20 Mi pixels would be thousands per image, so
     // the cap of two per 16² of area per 8 Mi of epoch, round(5 area / 16²) per image: 1200,
@@ -139,6 +141,7 @@ fn photos_superres_defaults_to_vdsr_on_bicubic_downscaling() {
     assert!(o.status.success(), "{}", stderr(&o));
     let cfg = report(&t.path().join("sr/config.json"));
     assert_eq!((cfg["model"]["kind"].as_str(), cfg["task"]["downscale"].as_str(), cfg["task"]["input"].as_str()), (Some("vdsr"), Some("bicubic"), Some("upscaled")), "{cfg}");
+    assert_eq!(cfg["data"]["args"]["tone_augment"].as_f64(), Some(0.0), "{cfg}");
     write_photo(&t.path().join("lr/x.png"), 13, 10, 3);
     let o = aekit(t.path(), &["upscale", "--run", "sr", "--input", "lr", "--out", "up", "--quiet"]);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -161,6 +164,8 @@ fn photos_bad_inputs_are_exit_2() {
     assert_bad_input(&o, "t3.png", &["24x24", "smaller than the patch size 30x30"]);
     let o = aekit(t.path(), &base(&["--patch-size", "16", "--noise", "gaussian:0.3-0.1"]));
     assert_bad_input(&o, "noise", &["0.3-0.1"]);
+    let o = aekit(t.path(), &base(&["--patch-size", "16", "--tone-augment", "1.5"]));
+    assert_bad_input(&o, "tone augment", &["1.5", "probability in [0, 1]"]);
     let mut sr = vec!["train", "--task", "superres", "--scale", "3", "--data", "p", "--patch-size", "16", "--epochs", "1", "--out", "y", "--quiet"];
     sr.extend(SMALL);
     let o = aekit(t.path(), &sr);
