@@ -7,6 +7,9 @@
 #     sample grace_hopper.jpg with sigma 25/255 noise of seed 1 (as arch_probe.py), cropped to a
 #     multiple of 4, 8 bits: the validation figures (the last two only choose settings, they are
 #     never trained on or shipped; see PHOTOS.md);
+#   - the same three photos with their colours saturated (HSV saturation x1.6, clipped, then
+#     the same noise): validation photos with channels at 0 or 1, where clipped noise is
+#     biased (the tone augmentation was chosen on them; NOTES.md "Photos: saturated channels");
 #   - DATA/test/noisy25: the test figure (make_data.py's pictures),
 # each with and without --self-ensemble, and prints metrics.py's JSON lines.
 #
@@ -14,7 +17,7 @@
 #   RUN=DIR bash bench/photos/contract_runs.sh DATA WORK NAME   (scores the trained run or
 #                                                                 model folder DIR, no training)
 #
-# PARTS=val scores the validation photos only (probes that must not read the test photos).
+# PARTS="val sat" scores the validation photos only (probes that must not read the test photos).
 # DATA: make_data.py's folder (seed 0); PY: a Python with numpy, Pillow and scikit-image
 # (default: the photo bench's venv); AEKIT_BIN: default target/release/aekit.
 set -euo pipefail
@@ -23,13 +26,14 @@ data="${1:?usage: contract_runs.sh DATA WORK NAME [EXTRA...]}" work="${2:?WORK}"
 shift 3
 py="${PY:-$HOME/.cache/aekit-bench/photo-venv/bin/python}"
 aekit="${AEKIT_BIN:-$here/../../target/release/aekit}"
-mkdir -p "$work/val/noisy" "$work/val/clean"
-"$py" - "$data/val/coffee.png" "$work/val" <<'PY'
+mkdir -p "$work/val/noisy" "$work/val/clean" "$work/sat/noisy" "$work/sat/clean"
+"$py" - "$data/val/coffee.png" "$work/val" "$work/sat" <<'PY'
 import sys
 import numpy as np
 from PIL import Image
 import skimage.data
 import matplotlib.cbook
+from skimage.color import hsv2rgb, rgb2hsv
 photos = {"coffee": np.asarray(Image.open(sys.argv[1]).convert("RGB")),
           "motorcycle": skimage.data.stereo_motorcycle()[0],
           "hopper": np.asarray(Image.open(matplotlib.cbook.get_sample_data("grace_hopper.jpg")).convert("RGB"))}
@@ -39,6 +43,12 @@ for stem, img in photos.items():
     n = np.clip(c + (25 / 255) * np.random.default_rng(1).standard_normal(c.shape), 0, 1)
     Image.fromarray(np.round(n * 255).astype(np.uint8)).save(f"{sys.argv[2]}/noisy/{stem}.png")
     Image.fromarray(np.round(c * 255).astype(np.uint8)).save(f"{sys.argv[2]}/clean/{stem}.png")
+    hsv = rgb2hsv(np.round(c * 255) / 255)
+    hsv[..., 1] = np.clip(hsv[..., 1] * 1.6, 0, 1)
+    s = np.round(np.clip(hsv2rgb(hsv), 0, 1) * 255) / 255
+    n = np.clip(s + (25 / 255) * np.random.default_rng(1).standard_normal(s.shape), 0, 1)
+    Image.fromarray(np.round(n * 255).astype(np.uint8)).save(f"{sys.argv[3]}/noisy/{stem}.png")
+    Image.fromarray(np.round(s * 255).astype(np.uint8)).save(f"{sys.argv[3]}/clean/{stem}.png")
 PY
 run="${RUN:-$work/runs/$name}"
 if [[ -z "${RUN:-}" ]]; then
@@ -47,8 +57,12 @@ if [[ -z "${RUN:-}" ]]; then
     "$aekit" train --task denoise --noise gaussian:0.098 --data "$data/train" --patch-size 48 --epochs 10 --out "$run" --quiet "$@"
     echo "{\"run\": \"$name\", \"train_wall_s\": $(( $(date +%s) - t0 ))}"
 fi
-for part in ${PARTS:-val test}; do
-    if [[ $part == val ]]; then input="$work/val/noisy" clean="$work/val/clean"; else input="$data/test/noisy25" clean="$data/test/clean"; fi
+for part in ${PARTS:-val sat test}; do
+    case $part in
+        val|sat) input="$work/$part/noisy" clean="$work/$part/clean" ;;
+        test) input="$data/test/noisy25" clean="$data/test/clean" ;;
+        *) echo "error: PARTS: $part is not val, sat or test" >&2; exit 2 ;;
+    esac
     for se in "" --self-ensemble; do
         out="$work/out/$name-$part${se:+-se}"
         rm -rf "$out"

@@ -81,40 +81,40 @@ pub struct Crop {
 }
 
 /// A change of a crop's colours as a camera's processing makes it, applied to the clean crop
-/// before the task's noise: `clip(gain · (Y + saturation · (c − Y)) + offset_c)` per channel
-/// `c`, with `Y` the pixel's BT.601 luma (grey images: `clip(gain · c + offset_0)`).
+/// before the task's noise: `clip(gain · (Y + saturation · (c − Y)) − black_c)` per channel `c`,
+/// with `Y` the pixel's BT.601 luma (grey images: `clip(gain · c − black_0)`).
 ///
 /// Why: photographs have areas where a channel sits at 0 or 1 (a saturated green leaf with no
 /// red, a white sky), and there the noise, clipped to [0, 1], is no longer zero-mean. A
 /// denoiser that has not seen such areas leaves the clipping's bias in (+0.05 on a red
 /// channel at 0, where the rectified noise averages 0.4 sigma). Training photos rarely have
 /// enough of them; this draws them: a stronger saturation pushes one channel past 0 or 1
-/// while the others keep the detail, a gain clips highlights or darkens, and a channel's offset
-/// clips that channel alone at 0 (a dark teal or green with no red) or at 1 (a blue sky).
+/// while the others keep the detail, a gain clips highlights or darkens, and a channel's black
+/// level clips that channel alone at 0 (a dark teal or green with no red).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Tone {
     /// Exposure gain, drawn log-uniformly in [1/1.5, 1.5].
     pub gain: f32,
     /// Saturation factor around the luma, drawn log-uniformly in [1, 2.5].
     pub saturation: f32,
-    /// Per-channel offset added before clipping: for each channel, with probability 1/2,
-    /// uniform in [-0.25, 0.25], else 0.
-    pub offset: [f32; 3],
+    /// Per-channel black level subtracted before clipping: for each channel, with probability
+    /// 1/3, uniform in [0, 0.25], else 0.
+    pub black: [f32; 3],
 }
 
 impl Tone {
     fn draw(rng: &mut impl Rng) -> Tone {
         let mut log_uniform = |lo: f32, hi: f32| (lo.ln() + (hi.ln() - lo.ln()) * rng.random::<f32>()).exp();
         let (gain, saturation) = (log_uniform(1.0 / 1.5, 1.5), log_uniform(1.0, 2.5));
-        let offset = std::array::from_fn(|_| if rng.random::<f32>() < 0.5 { 0.5 * rng.random::<f32>() - 0.25 } else { 0.0 });
-        Tone { gain, saturation, offset }
+        let black = std::array::from_fn(|_| if rng.random::<f32>() < 1.0 / 3.0 { 0.25 * rng.random::<f32>() } else { 0.0 });
+        Tone { gain, saturation, black }
     }
 
     /// Applies the change to one planar crop `[C, N]` (`C` = 1 or 3) in place.
     pub fn apply(&self, crop: &mut [f32], channels: usize) {
-        let (g, s, k) = (self.gain, self.saturation, self.offset);
+        let (g, s, k) = (self.gain, self.saturation, self.black);
         if channels != 3 {
-            crop.iter_mut().for_each(|v| *v = (g * *v + k[0]).clamp(0.0, 1.0));
+            crop.iter_mut().for_each(|v| *v = (g * *v - k[0]).clamp(0.0, 1.0));
             return;
         }
         let n = crop.len() / 3;
@@ -123,7 +123,7 @@ impl Tone {
         for ((r, gr), b) in r.iter_mut().zip(gr.iter_mut()).zip(b.iter_mut()) {
             let y = 0.299 * *r + 0.587 * *gr + 0.114 * *b;
             for (v, k) in [r, gr, b].into_iter().zip(k) {
-                *v = (g * (y + s * (*v - y)) + k).clamp(0.0, 1.0);
+                *v = (g * (y + s * (*v - y)) - k).clamp(0.0, 1.0);
             }
         }
     }
@@ -379,11 +379,11 @@ mod tests {
         // Planar [3, 2]: pixel 0 is (0.2, 0.5, 0.6), pixel 1 (0.4, 0.45, 0.5).
         let px = vec![0.2f32, 0.4, 0.5, 0.45, 0.6, 0.5];
         let mut same = px.clone();
-        Tone { gain: 1.0, saturation: 1.0, offset: [0.0; 3] }.apply(&mut same, 3);
+        Tone { gain: 1.0, saturation: 1.0, black: [0.0; 3] }.apply(&mut same, 3);
         assert!(same.iter().zip(&px).all(|(a, b)| (a - b).abs() < 1e-6), "{same:?}");
         let luma = |v: &[f32], i: usize| 0.299 * v[i] + 0.587 * v[2 + i] + 0.114 * v[4 + i];
         let mut sat = px.clone();
-        Tone { gain: 1.0, saturation: 1.5, offset: [0.0; 3] }.apply(&mut sat, 3);
+        Tone { gain: 1.0, saturation: 1.5, black: [0.0; 3] }.apply(&mut sat, 3);
         // Pixel 0: luma 0.4217; red 0.2 -> 0.08915, green 0.5 -> 0.53915, blue 0.6 -> 0.68915.
         for (got, want) in [(sat[0], 0.08915), (sat[2], 0.53915), (sat[4], 0.68915)] {
             assert!((got - want).abs() < 1e-5, "{got} vs {want}");
@@ -394,17 +394,17 @@ mod tests {
         // Stronger, with a gain: pixel 0's red clips at 0 and its blue at 1 (1.2 x 1.0674),
         // while green keeps its value, 1.2 x 0.61745.
         let mut clip = px.clone();
-        Tone { gain: 1.2, saturation: 2.5, offset: [0.0; 3] }.apply(&mut clip, 3);
+        Tone { gain: 1.2, saturation: 2.5, black: [0.0; 3] }.apply(&mut clip, 3);
         assert_eq!((clip[0], clip[4]), (0.0, 1.0));
         assert!((clip[2] - 0.74094).abs() < 1e-4 && clip.iter().all(|v| (0.0..=1.0).contains(v)), "{clip:?}");
-        // Grey crops get the gain and the first offset, clipped.
+        // Grey crops get the gain and the first black level, clipped.
         let mut grey = vec![0.25f32, 0.9];
-        Tone { gain: 1.4, saturation: 2.0, offset: [-0.1, 0.0, 0.0] }.apply(&mut grey, 1);
+        Tone { gain: 1.4, saturation: 2.0, black: [0.1, 0.0, 0.0] }.apply(&mut grey, 1);
         assert!((grey[0] - 0.25).abs() < 1e-6 && grey[1] == 1.0, "{grey:?}");
-        // An offset moves its channel alone and clips it at 0 or 1.
+        // A black level darkens its channel alone and clips it at 0.
         let mut dark = px.clone();
-        Tone { gain: 1.0, saturation: 1.0, offset: [-0.3, 0.0, 0.45] }.apply(&mut dark, 3);
-        let want = [0.0, 0.1, 0.5, 0.45, 1.0, 0.95];
+        Tone { gain: 1.0, saturation: 1.0, black: [0.3, 0.0, 0.1] }.apply(&mut dark, 3);
+        let want = [0.0, 0.1, 0.5, 0.45, 0.5, 0.4];
         assert!(dark.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-6), "{dark:?}");
         // Drawn for about the asked share of crops, within its ranges; never at 0.
         let set = ImageSet { images: vec![ramp(64, 64).images[0].clone(); 400], sources: vec!["r".into(); 400], channels: 1 };
