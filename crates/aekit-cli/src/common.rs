@@ -46,9 +46,10 @@ pub struct DataArgs {
     #[arg(long, requires = "patch_size")]
     pub patches_per_image: Option<usize>,
     /// With --patch-size: the probability that a training crop's colours are changed before
-    /// the noise (a random exposure gain and colour saturation, clipped to [0, 1]), so that the
-    /// network sees channels saturated at 0 or 1 where clipped noise is biased (default: 0.5
-    /// for --task denoise without --model or with a photo model, else 0).
+    /// the noise (a random exposure gain, colour saturation and per-channel black level,
+    /// clipped to [0, 1]), so that the network sees channels saturated at 0 or 1 where clipped
+    /// noise is biased (default: 0.5 for --task denoise without --model or with a photo model,
+    /// else 0).
     #[arg(long, requires = "patch_size")]
     pub tone_augment: Option<f32>,
     /// The default epoch's pixels of crops, when a task's photo defaults set it (not an
